@@ -1,0 +1,150 @@
+/*
+ * Descriptor tables and system-call set-up for the boot CPU.
+ *
+ * Every exception vector gets an IST stack: the application runs in ring 0
+ * with musl's red zone below %rsp, which an exception frame pushed on the
+ * interrupted stack would destroy.  #DF, NMI and #MC get a second IST stack
+ * of their own so a fault while handling a fault still reports.  Each stack
+ * sits above an unmapped guard page.  The syscall MSRs point at entry.S;
+ * %gs holds the per-CPU block for the kernel (musl owns %fs).
+ */
+#include "arch/x86_64/cpu.h"
+
+#include <string.h>
+
+#include "arch/x86_64/io.h"
+
+struct guarded_stack {
+	uint8_t guard[PAGE_SIZE];
+	uint8_t stack[TRAP_STACK_SIZE];
+} __attribute__((aligned(PAGE_SIZE)));
+
+static struct guarded_stack trap_stack, fatal_stack, syscall_stack;
+
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+struct idt_entry {
+	uint16_t off_lo, selector;
+	uint8_t ist, type;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+} __attribute__((packed));
+
+static struct tss tss;
+static uint64_t gdt[5];
+static struct idt_entry idt[256];
+static struct percpu boot_cpu;
+
+extern const uint64_t trap_entry_table[32];
+extern char syscall_entry[];
+extern char boot_stack_guard[];
+
+static void
+load_gdt(void)
+{
+	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+
+	gdt[0] = 0;
+	gdt[1] = 0x00AF9A000000FFFFULL;		/* kernel code, 64-bit */
+	gdt[2] = 0x00CF92000000FFFFULL;		/* kernel data */
+	gdt[3] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) |
+		 (0x89ULL << 40) | (((limit >> 16) & 0xF) << 48) |
+		 (((base >> 24) & 0xFF) << 56);
+	gdt[4] = base >> 32;
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) ptr = { sizeof(gdt) - 1, (uint64_t)gdt };
+	__asm__ volatile("lgdt %0\n\t"
+			 "pushq %1\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "movl %2, %%eax\n\t"
+			 "movl %%eax, %%ds\n\t"
+			 "movl %%eax, %%es\n\t"
+			 "movl %%eax, %%ss\n\t"
+			 "ltr %w3"
+			 :
+			 : "m"(ptr), "i"(GDT_KERNEL_CS), "i"(GDT_KERNEL_DS),
+			   "r"(GDT_TSS)
+			 : "rax", "memory");
+}
+
+static void
+set_gate(int vec, uint64_t handler, int ist)
+{
+	idt[vec] = (struct idt_entry){
+		.off_lo = handler & 0xFFFF,
+		.selector = GDT_KERNEL_CS,
+		.ist = (uint8_t)ist,
+		.type = 0x8E,			/* present, interrupt gate */
+		.off_mid = (handler >> 16) & 0xFFFF,
+		.off_hi = handler >> 32,
+	};
+}
+
+static void
+load_idt(void)
+{
+	for (int v = 0; v < 32; v++) {
+		bool fatal = v == 2 || v == 8 || v == 18;	/* NMI, #DF, #MC */
+		set_gate(v, trap_entry_table[v], fatal ? 2 : 1);
+	}
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) ptr = { sizeof(idt) - 1, (uint64_t)idt };
+	__asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+void
+cpu_init(void)
+{
+	/* Mask both 8259 PICs: on pc/q35 they would deliver on vector 8. */
+	outb(0x21, 0xFF);
+	outb(0xA1, 0xFF);
+
+	tss.ist[0] = (uint64_t)trap_stack.stack + sizeof(trap_stack.stack);
+	tss.ist[1] = (uint64_t)fatal_stack.stack + sizeof(fatal_stack.stack);
+	tss.iomap_base = sizeof(tss);
+	load_gdt();
+	load_idt();
+
+	boot_cpu.self = &boot_cpu;
+	boot_cpu.kernel_rsp =
+		(uint64_t)syscall_stack.stack + sizeof(syscall_stack.stack);
+	wrmsr(MSR_GS_BASE, (uint64_t)&boot_cpu);
+
+	wrmsr(MSR_STAR, (uint64_t)GDT_KERNEL_CS << 32);
+	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+	wrmsr(MSR_FMASK, 0x47700);	/* TF, IF, DF, IOPL, NT, AC */
+
+	uint32_t mxcsr = 0x1F80;	/* all SIMD exceptions masked */
+	__asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
+}
+
+bool
+cpu_has_nx(void)
+{
+	return rdmsr(MSR_EFER) & EFER_NXE;
+}
+
+void
+cpu_stack_guards(uint64_t *guards, unsigned *count)
+{
+	guards[0] = (uint64_t)boot_stack_guard;
+	guards[1] = (uint64_t)trap_stack.guard;
+	guards[2] = (uint64_t)fatal_stack.guard;
+	guards[3] = (uint64_t)syscall_stack.guard;
+	*count = 4;
+}

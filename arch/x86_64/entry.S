@@ -1,0 +1,161 @@
+/*
+ * Exception and system-call entry stubs.
+ *
+ * Every exception vector runs on an IST stack (see cpu.c): musl's libc.a is
+ * built for Linux user space and keeps data in the red zone below %rsp, which
+ * an exception frame pushed on the interrupted stack would overwrite.  The
+ * stubs only build a struct trap_frame and call trap_dispatch(); they decide
+ * nothing.  The syscall entry switches to the kernel stack before it pushes
+ * anything, for the same reason, and returns with iretq: sysret would drop to
+ * ring 3, and popping %rflags on the caller's stack would touch its red zone.
+ */
+#include "arch/x86_64/layout.h"
+
+.macro TRAP_NOERR vec
+	.globl trap_entry_\vec
+trap_entry_\vec:
+	pushq $0
+	pushq $\vec
+	jmp trap_common
+.endm
+
+.macro TRAP_ERR vec
+	.globl trap_entry_\vec
+trap_entry_\vec:
+	pushq $\vec
+	jmp trap_common
+.endm
+
+	.text
+TRAP_NOERR 0
+TRAP_NOERR 1
+TRAP_NOERR 2
+TRAP_NOERR 3
+TRAP_NOERR 4
+TRAP_NOERR 5
+TRAP_NOERR 6
+TRAP_NOERR 7
+TRAP_ERR 8
+TRAP_NOERR 9
+TRAP_ERR 10
+TRAP_ERR 11
+TRAP_ERR 12
+TRAP_ERR 13
+TRAP_ERR 14
+TRAP_NOERR 15
+TRAP_NOERR 16
+TRAP_ERR 17
+TRAP_NOERR 18
+TRAP_NOERR 19
+TRAP_NOERR 20
+TRAP_ERR 21
+TRAP_NOERR 22
+TRAP_NOERR 23
+TRAP_NOERR 24
+TRAP_NOERR 25
+TRAP_NOERR 26
+TRAP_NOERR 27
+TRAP_NOERR 28
+TRAP_ERR 29
+TRAP_ERR 30
+TRAP_NOERR 31
+
+	/* Stack now: vector, error code, rip, cs, rflags, rsp, ss. */
+trap_common:
+	pushq %rax
+	pushq %rbx
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %rbp
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	movq %rsp, %rdi
+	/* A frame-pointer link to the interrupted code, for the backtrace. */
+	pushq 17*8(%rsp)		/* rip */
+	pushq %rbp
+	movq %rsp, %rbp
+	call trap_dispatch
+	addq $16, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+	addq $16, %rsp
+	iretq
+
+	.section .rodata
+	.balign 8
+	.globl trap_entry_table
+trap_entry_table:
+	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.quad trap_entry_\v
+	.endr
+
+	/*
+	 * syscall: %rcx = return address, %r11 = caller's rflags, %rax = number,
+	 * arguments in rdi, rsi, rdx, r10, r8, r9.  FMASK has cleared IF.  All
+	 * registers but rax, rcx and r11 are preserved, as on Linux.
+	 */
+	.text
+	.globl syscall_entry
+syscall_entry:
+	movq %rsp, %gs:PERCPU_SCRATCH_RSP
+	movq %gs:PERCPU_KERNEL_RSP, %rsp
+	pushq $GDT_KERNEL_DS		/* iretq frame: ss, rsp, rflags, cs, rip */
+	pushq %gs:PERCPU_SCRATCH_RSP
+	pushq %r11
+	pushq $GDT_KERNEL_CS
+	pushq %rcx
+	pushq %rbp			/* frame link for backtraces */
+	movq %rsp, %rbp
+	pushq %r9			/* struct syscall_args, lowest field first */
+	pushq %r8
+	pushq %r10
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %rax
+	movq %rsp, %rdi
+	call syscall_dispatch
+	addq $8, %rsp			/* number */
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %r10
+	popq %r8
+	popq %r9
+	popq %rbp
+	iretq
+
+	/*
+	 * arch_enter_user(entry, stack): start the application's C runtime
+	 * (musl's _start) on its own stack, as the Linux ABI leaves a new
+	 * process: %rsp at argc, %rdx = 0 (no rtld fini), no frame.
+	 */
+	.globl arch_enter_user
+arch_enter_user:
+	movq %rsi, %rsp
+	xorl %ebp, %ebp
+	xorl %edx, %edx
+	pushq $0			/* fake return address keeps alignment */
+	addq $8, %rsp
+	jmp *%rdi

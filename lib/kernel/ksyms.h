@@ -1,0 +1,32 @@
+/*
+ * The image's own symbol table, for symbolised backtraces.  The link
+ * wrapper (boot/toro-ld) generates it from the linked image and links it
+ * into the .toro.ksyms section; an image linked without the wrapper has an
+ * empty table and backtraces show bare addresses.
+ *
+ * Layout: u64 count, then count entries sorted by address, then the names.
+ */
+#ifndef TORO_KSYMS_H
+#define TORO_KSYMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ksym_entry {
+	uint64_t addr;
+	uint32_t name;		/* offset into the names after the entries */
+	uint32_t size;		/* 0 when unknown */
+};
+
+/*
+ * Name of the symbol containing addr in the table [table, table+len), with
+ * the offset into it; NULL when no symbol covers addr or the table is
+ * malformed.
+ */
+const char *ksym_lookup(const void *table, size_t len, uint64_t addr,
+			uint64_t *offset);
+
+/* The same over the running image's table. */
+const char *ksym_lookup_self(uint64_t addr, uint64_t *offset);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * Kernel initialisation, in order: console, CPU tables, boot data, command
+ * line, physical memory, page tables, then the application.  Each step is a
+ * call into the subsystem that owns it; this file only decides the order and
+ * the table of kernel options.
+ */
+#include <errno.h>
+#include <stdint.h>
+
+#include <toro/status.h>
+#include <toro/version.h>
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/io.h"
+#include "drivers/uart16550/uart16550.h"
+#include "lib/crt/start.h"
+#include "lib/kernel/bootinfo.h"
+#include "lib/kernel/cmdline.h"
+#include "lib/kernel/kstring.h"
+#include "lib/kernel/panic.h"
+#include "lib/kernel/printk.h"
+#include "lib/mm/vm.h"
+
+void toro_kernel_main(uint32_t protocol, uint32_t data);
+extern uint64_t boot_tsc;
+
+static struct boot_info boot_info;
+static struct cmdline cmdline;
+static char cmdline_words[BOOT_CMDLINE_MAX];	/* split in place */
+
+const char *
+toro_version(void)
+{
+	return PACKAGE_VERSION;
+}
+
+static int
+opt_quiet(const char *v)
+{
+	if (v)
+		return -EINVAL;
+	log_level = LOG_ERR;
+	return 0;
+}
+
+static int
+opt_debug(const char *v)
+{
+	if (v)
+		return -EINVAL;
+	log_level = LOG_DEBUG;
+	return 0;
+}
+
+static int
+opt_loglevel(const char *v)
+{
+	if (!v || v[0] < '0' || v[0] > '3' || v[1])
+		return -EINVAL;
+	log_level = v[0] - '0';
+	return 0;
+}
+
+/* Device declarations for the virtio-mmio driver (storage/network issues). */
+static int
+opt_virtio_mmio(const char *v)
+{
+	if (!v)
+		return -EINVAL;
+	pr_debug("virtio-mmio device %s (no virtio driver in this kernel)\n", v);
+	return 0;
+}
+
+static const struct kernel_option options[] = {
+	{ "quiet", opt_quiet, false, "log errors only" },
+	{ "debug", opt_debug, false, "log everything the kernel does" },
+	{ "loglevel", opt_loglevel, false, "0 errors .. 3 debug (default 1)" },
+	{ "stack", crt_set_stack_size, false, "main stack size (default 256K)" },
+	{ "argv0", crt_set_argv0, false, "the application's argv[0]" },
+	{ "virtio_mmio.device", opt_virtio_mmio, true, "virtio-mmio device" },
+};
+
+static void
+warn_word(const char *what, const char *word)
+{
+	pr_warn("%s: '%s'\n", what, word);
+}
+
+static void
+log_boot_info(const struct boot_info *bi)
+{
+	pr_debug("Toro %s booted by %s%s%s\n", PACKAGE_VERSION,
+		 bootinfo_protocol_name(bi->protocol), bi->loader[0] ? " from " : "",
+		 bi->loader);
+	for (unsigned i = 0; i < bi->nmem; i++)
+		pr_debug("  mem %016llx-%016llx type %u\n",
+			 (unsigned long long)bi->mem[i].base,
+			 (unsigned long long)(bi->mem[i].base + bi->mem[i].len - 1),
+			 bi->mem[i].type);
+	for (unsigned i = 0; i < bi->nmod; i++)
+		pr_debug("  module %s at 0x%llx, %llu bytes\n", bi->mod[i].name,
+			 (unsigned long long)bi->mod[i].base,
+			 (unsigned long long)bi->mod[i].len);
+	pr_debug("  command line: %s\n", bi->cmdline);
+	if (bi->dropped_mem || bi->dropped_mod)
+		pr_warn("boot data: %u memory ranges and %u modules did not fit\n",
+			bi->dropped_mem, bi->dropped_mod);
+	if (bi->cmdline_truncated)
+		pr_warn("command line longer than %d bytes was truncated\n",
+			BOOT_CMDLINE_MAX - 1);
+}
+
+void
+toro_kernel_main(uint32_t protocol, uint32_t data)
+{
+	boot_tsc = rdtsc();
+	if (uart_init(COM1_PORT))
+		console_set_sink(uart_console_write);
+	cpu_init();
+
+	/* Physical memory below 4 GiB is identity mapped by the entry code. */
+	const struct phys_window low4g = { 0, 4ULL << 30, (const uint8_t *)0 };
+	const char *why;
+	if (bootinfo_parse(&boot_info, (int)protocol, data, &low4g, &why)) {
+		kprintf("toro: cannot use the boot data (%s protocol): %s\n",
+			bootinfo_protocol_name((int)protocol), why);
+		kernel_exit(TORO_EXIT_PANIC);
+	}
+	kstrlcpy(cmdline_words, boot_info.cmdline, sizeof(cmdline_words));
+	cmdline_parse(cmdline_words, boot_info.cmdline_has_image_path,
+		      options, sizeof(options) / sizeof(options[0]), &cmdline,
+		      warn_word);
+	log_boot_info(&boot_info);
+
+	memory_init(&boot_info);
+	vm_init();
+	crt_start(&cmdline);
+}

@@ -1,0 +1,159 @@
+/*
+ * Process-level calls for Toro's single application: exit, thread pointer,
+ * identity (pid 1, root), uname, and signals.  A signal sent to ourselves
+ * whose default action ends a process (abort() raising SIGABRT, say) stops
+ * the VM with 128 + the signal, as a shell reports a killed process.
+ * Handlers are recorded but never run: there is no delivery yet.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "arch/x86_64/io.h"
+#include "arch/x86_64/layout.h"
+#include "lib/kernel/panic.h"
+#include "lib/kernel/printk.h"
+#include "lib/sys/syscall.h"
+
+#define ARCH_SET_GS 0x1001
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+#define ARCH_GET_GS 0x1004
+
+long
+sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
+{
+	kernel_exit((int)(status & 0xFF));
+}
+
+long
+sys_arch_prctl(long code, long addr, long a2, long a3, long a4, long a5)
+{
+	switch (code) {
+	case ARCH_SET_FS:
+		wrmsr(MSR_FS_BASE, (uint64_t)addr);
+		return 0;
+	case ARCH_GET_FS:
+		if (!user_ok((void *)addr, 8))
+			return -EFAULT;
+		*(uint64_t *)addr = rdmsr(MSR_FS_BASE);
+		return 0;
+	case ARCH_SET_GS:
+	case ARCH_GET_GS:
+		return -EPERM;		/* %gs belongs to the kernel */
+	}
+	return -EINVAL;
+}
+
+long
+sys_set_tid_address(long tidptr, long a1, long a2, long a3, long a4, long a5)
+{
+	return 1;
+}
+
+long
+sys_getpid(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return 1;
+}
+
+long
+sys_getppid(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return 0;
+}
+
+long
+sys_getuid(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return 0;
+}
+
+long
+sys_uname(long buf, long a1, long a2, long a3, long a4, long a5)
+{
+	struct utsname *u = (struct utsname *)buf;
+
+	if (!user_ok(u, sizeof(*u)))
+		return -EFAULT;
+	memset(u, 0, sizeof(*u));
+	memcpy(u->sysname, "Toro", 5);
+	memcpy(u->nodename, "toro", 5);
+	memcpy(u->release, PACKAGE_VERSION, sizeof(PACKAGE_VERSION));
+	memcpy(u->version, "#1", 3);
+	memcpy(u->machine, "x86_64", 7);
+	return 0;
+}
+
+static const char *const signal_names[32] = {
+	[SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT",
+	[SIGILL] = "SIGILL", [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT",
+	[SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE", [SIGKILL] = "SIGKILL",
+	[SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+	[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+};
+
+/* A signal to ourselves: ignored by default, or the end of the program. */
+static long
+self_signal(long sig)
+{
+	if (sig == 0)
+		return 0;
+	if (sig < 0 || sig >= 65)
+		return -EINVAL;
+	if (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH)
+		return 0;
+	const char *name = sig < 32 ? signal_names[sig] : NULL;
+	kprintf("toro: application killed by signal %ld (%s)\n", sig,
+		name ? name : "real-time");
+	kernel_exit(128 + (int)sig);
+}
+
+long
+sys_kill(long pid, long sig, long a2, long a3, long a4, long a5)
+{
+	if (pid != 1 && pid != 0 && pid != -1)
+		return -ESRCH;
+	return self_signal(sig);
+}
+
+long
+sys_tgkill(long tgid, long tid, long sig, long a3, long a4, long a5)
+{
+	if (tgid != 1 || tid != 1)
+		return -ESRCH;
+	return self_signal(sig);
+}
+
+long
+sys_rt_sigaction(long sig, long act, long old, long size, long a4, long a5)
+{
+	if (sig < 1 || sig >= 65 || sig == SIGKILL || sig == SIGSTOP)
+		return -EINVAL;
+	if (old) {
+		if (!user_ok((void *)old, 32))
+			return -EFAULT;
+		memset((void *)old, 0, 32);	/* handler: SIG_DFL */
+	}
+	return 0;
+}
+
+long
+sys_rt_sigprocmask(long how, long set, long old, long size, long a4, long a5)
+{
+	if (size != 8)
+		return -EINVAL;
+	if (old) {
+		if (!user_ok((void *)old, 8))
+			return -EFAULT;
+		*(uint64_t *)old = 0;
+	}
+	return 0;
+}
+
+long
+sys_sched_yield(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return 0;
+}

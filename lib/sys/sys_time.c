@@ -1,0 +1,156 @@
+/*
+ * Clocks and sleeps.  CLOCK_MONOTONIC counts TSC ticks since boot;
+ * CLOCK_REALTIME adds the CMOS RTC reading taken the first time it is asked.
+ * Sleeps wait on the TSC: there are no timer interrupts yet, so a sleeping
+ * program keeps its CPU busy until it wakes.
+ */
+#include <errno.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "arch/x86_64/clock.h"
+#include "arch/x86_64/io.h"
+#include "lib/sys/syscall.h"
+
+#define NSEC 1000000000ULL
+
+uint64_t boot_tsc;	/* set by toro_kernel_main() at entry */
+static int64_t rtc_epoch;
+static uint64_t rtc_ns;	/* monotonic time when the RTC was read */
+
+static uint64_t
+monotonic_ns(void)
+{
+	unsigned __int128 ticks = rdtsc() - boot_tsc;
+
+	return (uint64_t)(ticks * NSEC / tsc_hz());
+}
+
+static int
+clock_now(long clk, struct timespec *ts)
+{
+	uint64_t ns;
+
+	switch (clk) {
+	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE:
+		if (!rtc_epoch) {
+			rtc_epoch = rtc_read_epoch();
+			rtc_ns = monotonic_ns();
+		}
+		ns = monotonic_ns() - rtc_ns;
+		ts->tv_sec = rtc_epoch + (time_t)(ns / NSEC);
+		ts->tv_nsec = (long)(ns % NSEC);
+		return 0;
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_BOOTTIME:
+	case CLOCK_PROCESS_CPUTIME_ID:
+	case CLOCK_THREAD_CPUTIME_ID:
+		ns = monotonic_ns();
+		ts->tv_sec = (time_t)(ns / NSEC);
+		ts->tv_nsec = (long)(ns % NSEC);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+long
+sys_clock_gettime(long clk, long tsp, long a2, long a3, long a4, long a5)
+{
+	struct timespec *ts = (struct timespec *)tsp;
+
+	if (!user_ok(ts, sizeof(*ts)))
+		return -EFAULT;
+	return clock_now(clk, ts);
+}
+
+long
+sys_clock_getres(long clk, long tsp, long a2, long a3, long a4, long a5)
+{
+	struct timespec now, *ts = (struct timespec *)tsp;
+
+	if (clock_now(clk, &now))
+		return -EINVAL;
+	if (ts) {
+		if (!user_ok(ts, sizeof(*ts)))
+			return -EFAULT;
+		*ts = (struct timespec){ 0, 1 };
+	}
+	return 0;
+}
+
+long
+sys_gettimeofday(long tvp, long tz, long a2, long a3, long a4, long a5)
+{
+	struct timeval *tv = (struct timeval *)tvp;
+	struct timespec ts;
+
+	if (tv) {
+		if (!user_ok(tv, sizeof(*tv)))
+			return -EFAULT;
+		clock_now(CLOCK_REALTIME, &ts);
+		tv->tv_sec = ts.tv_sec;
+		tv->tv_usec = ts.tv_nsec / 1000;
+	}
+	return 0;
+}
+
+long
+sys_time(long tp, long a1, long a2, long a3, long a4, long a5)
+{
+	struct timespec ts;
+
+	clock_now(CLOCK_REALTIME, &ts);
+	if (tp) {
+		if (!user_ok((void *)tp, sizeof(time_t)))
+			return -EFAULT;
+		*(time_t *)tp = ts.tv_sec;
+	}
+	return ts.tv_sec;
+}
+
+static long
+sleep_until(long clk, uint64_t deadline_ns)
+{
+	struct timespec now;
+
+	for (;;) {
+		clock_now(clk, &now);
+		if ((uint64_t)now.tv_sec * NSEC + (uint64_t)now.tv_nsec >= deadline_ns)
+			return 0;
+		__asm__ volatile("pause");
+	}
+}
+
+static long
+do_sleep(long clk, int flags, long reqp, long remp)
+{
+	const struct timespec *req = (const struct timespec *)reqp;
+	struct timespec now;
+
+	if (!user_ok(req, sizeof(*req)) ||
+	    (remp && !user_ok((void *)remp, sizeof(struct timespec))))
+		return -EFAULT;
+	if (req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= (long)NSEC)
+		return -EINVAL;
+	if (clock_now(clk, &now))
+		return -EINVAL;
+	uint64_t want = (uint64_t)req->tv_sec * NSEC + (uint64_t)req->tv_nsec;
+	if (!(flags & TIMER_ABSTIME))
+		want += (uint64_t)now.tv_sec * NSEC + (uint64_t)now.tv_nsec;
+	return sleep_until(clk, want);
+}
+
+long
+sys_nanosleep(long req, long rem, long a2, long a3, long a4, long a5)
+{
+	return do_sleep(CLOCK_MONOTONIC, 0, req, rem);
+}
+
+long
+sys_clock_nanosleep(long clk, long flags, long req, long rem, long a4, long a5)
+{
+	return do_sleep(clk, (int)flags, req, rem);
+}

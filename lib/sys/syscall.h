@@ -1,0 +1,65 @@
+/*
+ * The Linux system-call layer: musl's `syscall` instructions land in
+ * syscall_dispatch(), which calls thin adapters onto the subsystems.
+ * Numbers and structures are Linux x86_64's (from musl's headers).
+ */
+#ifndef TORO_SYSCALL_H
+#define TORO_SYSCALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Built by entry.S from the registers, number first. */
+struct syscall_args {
+	long nr;
+	long a[6];		/* rdi, rsi, rdx, r10, r8, r9 */
+};
+
+typedef long (*syscall_fn)(long, long, long, long, long, long);
+
+long syscall_dispatch(const struct syscall_args *args);
+/* Name of a Linux x86_64 system call, or NULL (generated table). */
+const char *syscall_name(long nr);
+
+/* True when the application may hand the kernel [p, p+len). */
+bool user_ok(const void *p, size_t len);
+
+long sys_read(long fd, long buf, long len, long, long, long);
+long sys_write(long fd, long buf, long len, long, long, long);
+long sys_writev(long fd, long iov, long cnt, long, long, long);
+long sys_readv(long fd, long iov, long cnt, long, long, long);
+long sys_ioctl(long fd, long req, long arg, long, long, long);
+long sys_lseek(long fd, long off, long whence, long, long, long);
+long sys_close(long fd, long, long, long, long, long);
+long sys_fcntl(long fd, long cmd, long arg, long, long, long);
+
+long sys_brk(long addr, long, long, long, long, long);
+long sys_mmap(long addr, long len, long prot, long flags, long fd, long off);
+long sys_munmap(long addr, long len, long, long, long, long);
+long sys_mremap(long old, long old_len, long new_len, long flags, long, long);
+long sys_madvise(long addr, long len, long advice, long, long, long);
+
+long sys_exit(long status, long, long, long, long, long);
+long sys_arch_prctl(long code, long addr, long, long, long, long);
+long sys_set_tid_address(long tidptr, long, long, long, long, long);
+long sys_getpid(long, long, long, long, long, long);
+long sys_getppid(long, long, long, long, long, long);
+long sys_getuid(long, long, long, long, long, long);
+long sys_uname(long buf, long, long, long, long, long);
+long sys_kill(long pid, long sig, long, long, long, long);
+long sys_tgkill(long tgid, long tid, long sig, long, long, long);
+long sys_rt_sigaction(long sig, long act, long old, long size, long, long);
+long sys_rt_sigprocmask(long how, long set, long old, long size, long, long);
+long sys_sched_yield(long, long, long, long, long, long);
+
+long sys_clock_gettime(long clk, long ts, long, long, long, long);
+long sys_clock_getres(long clk, long ts, long, long, long, long);
+long sys_gettimeofday(long tv, long tz, long, long, long, long);
+long sys_time(long t, long, long, long, long, long);
+long sys_nanosleep(long req, long rem, long, long, long, long);
+long sys_clock_nanosleep(long clk, long flags, long req, long rem, long, long);
+
+long sys_getrandom(long buf, long len, long flags, long, long, long);
+
+#endif
