@@ -93,6 +93,9 @@ toro_entry_pvh:
 boot32:
 	cli
 	cld
+	rdtsc				/* CLOCK_MONOTONIC counts from here */
+	movl %eax, boot_tsc
+	movl %edx, boot_tsc + 4
 	movl $boot_stack_top, %esp
 	movl %edi, boot_protocol
 	movl %esi, boot_data
@@ -184,5 +187,8 @@ boot_pd:	.skip 4096 * 4
 boot_stack_guard:	.skip 4096	/* unmapped by vm_init() */
 boot_stack:	.skip BOOT_STACK_SIZE
 boot_stack_top:
+	.globl boot_tsc
+	.balign 8
+boot_tsc:	.quad 0
 boot_protocol:	.long 0
 boot_data:	.long 0

@@ -22,7 +22,6 @@
 #include "lib/mm/vm.h"
 
 void toro_kernel_main(uint32_t protocol, uint32_t data);
-extern uint64_t boot_tsc;
 
 static struct boot_info boot_info;
 static struct cmdline cmdline;
@@ -113,7 +112,6 @@ log_boot_info(const struct boot_info *bi)
 void
 toro_kernel_main(uint32_t protocol, uint32_t data)
 {
-	boot_tsc = rdtsc();
 	if (uart_init(COM1_PORT))
 		console_set_sink(uart_console_write);
 	cpu_init();

@@ -14,7 +14,7 @@
 
 #define NSEC 1000000000ULL
 
-uint64_t boot_tsc;	/* set by toro_kernel_main() at entry */
+extern uint64_t boot_tsc;	/* read by the entry code (boot.S) */
 static int64_t rtc_epoch;
 static uint64_t rtc_ns;	/* monotonic time when the RTC was read */
 
