@@ -7,7 +7,9 @@
  */
 #include "lib/mm/vm.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/io.h"
@@ -117,6 +119,33 @@ vm_user_range_ok(const void *p, size_t len)
 	uint64_t a = (uint64_t)p;
 
 	return a >= PAGE_4K && a + len >= a && a + len <= vm_ram_top;
+}
+
+static void
+flush_tlb(uint64_t addr, uint64_t len)
+{
+	if (len > 64 * PAGE_4K) {
+		write_cr3(root);
+		return;
+	}
+	for (uint64_t p = addr; p < addr + len; p += PAGE_4K)
+		__asm__ volatile("invlpg (%0)" : : "r"(p) : "memory");
+}
+
+int
+vm_protect(uint64_t addr, uint64_t len, int prot)
+{
+	int err;
+
+	if (prot == PROT_NONE) {
+		err = pt_unmap(&env, root, addr, len);
+	} else {
+		uint64_t flags = (prot & PROT_WRITE ? PTE_W : 0) |
+				 (prot & PROT_EXEC ? 0 : PTE_NX);
+		err = pt_map(&env, root, addr, addr, len, flags);
+	}
+	flush_tlb(addr, len);
+	return err ? -ENOMEM : 0;
 }
 
 uint64_t

@@ -31,6 +31,13 @@ uint64_t vm_alloc_stack(size_t size);
 uint64_t vm_alloc_pages(uint64_t npages);
 void vm_free_pages(uint64_t addr, uint64_t npages);
 
+/*
+ * Changes the protection of [addr, addr+len) (page aligned) to the PROT_*
+ * bits: PROT_NONE unmaps, otherwise readable, writable with PROT_WRITE and
+ * executable only with PROT_EXEC.  Returns 0 or -ENOMEM.
+ */
+int vm_protect(uint64_t addr, uint64_t len, int prot);
+
 /* The highest RAM address + 1. */
 extern uint64_t vm_ram_top;
 

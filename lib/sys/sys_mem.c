@@ -57,6 +57,7 @@ release(uint64_t addr, uint64_t len)
 	for (uint64_t p = addr / PAGE; p < (addr + len) / PAGE; p++) {
 		if (owned_test(p)) {
 			owned_set(p, 1, false);
+			vm_protect(p * PAGE, PAGE, PROT_READ | PROT_WRITE);
 			vm_free_pages(p * PAGE, 1);
 		}
 	}
@@ -84,6 +85,11 @@ sys_mmap(long addr, long len, long prot, long flags, long fd, long off)
 	if (!at)
 		return -ENOMEM;
 	owned_set(at / PAGE, pages, true);
+	if (prot != (PROT_READ | PROT_WRITE) &&
+	    vm_protect(at, pages * PAGE, (int)prot)) {
+		release(at, pages * PAGE);
+		return -ENOMEM;
+	}
 	return (long)at;
 }
 
@@ -120,6 +126,20 @@ sys_mremap(long old, long old_len, long new_len, long flags, long a4, long a5)
 	memcpy((void *)moved, (const void *)old, o);
 	release((uint64_t)old, o);
 	return moved;
+}
+
+long
+sys_mprotect(long addr, long len, long prot, long a3, long a4, long a5)
+{
+	uint64_t n = ((uint64_t)len + PAGE - 1) & ~(PAGE - 1);
+
+	if ((addr & (PAGE - 1)) || len < 0 ||
+	    (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return -EINVAL;
+	for (uint64_t p = (uint64_t)addr; p < (uint64_t)addr + n; p += PAGE)
+		if (!owned_test(p / PAGE))
+			return -ENOMEM;	/* not memory mmap() handed out */
+	return vm_protect((uint64_t)addr, n, (int)prot);
 }
 
 long

@@ -38,6 +38,7 @@ long sys_brk(long addr, long, long, long, long, long);
 long sys_mmap(long addr, long len, long prot, long flags, long fd, long off);
 long sys_munmap(long addr, long len, long, long, long, long);
 long sys_mremap(long old, long old_len, long new_len, long flags, long, long);
+long sys_mprotect(long addr, long len, long prot, long, long, long);
 long sys_madvise(long addr, long len, long advice, long, long, long);
 
 long sys_exit(long status, long, long, long, long, long);

@@ -68,12 +68,31 @@ victim(int x)
 	return x * 3 + 1;
 }
 
+/*
+ * The pointer lives in a volatile local so the function has a stack frame
+ * (GCC drops the frame of a leaf that needs no stack even with
+ * -fno-omit-frame-pointer) and the %rbp chain reaches main().
+ */
 NOINLINE void
 fault_writetext(void)
 {
-	volatile unsigned char *code = (volatile unsigned char *)(void *)victim;
+	volatile unsigned char *volatile code =
+		(volatile unsigned char *)(void *)victim;
 
 	code[0] = 0xC3;	/* ret */
+}
+
+/*
+ * The call into the buffer is made from a helper with its own frame: the
+ * fault is on the buffer's first instruction, before any frame is set up,
+ * so the %rbp chain starts at the caller of whoever made the call.  This
+ * way the backtrace reads "?" (the buffer), fault_exec, main.
+ */
+NOINLINE void
+call_buffer(void (*fn)(void))
+{
+	fn();
+	sink++;		/* not a tail call: keep this frame */
 }
 
 NOINLINE void
@@ -82,15 +101,16 @@ fault_exec(void)
 	unsigned char buf[16];
 
 	memset(buf, 0xC3, sizeof(buf));	/* ret, ret, ... */
-	void (*volatile fn)(void) = (void (*)(void))(void *)buf;
-	fn();
+	call_buffer((void (*)(void))(void *)buf);
 	sink = buf[0];
 }
 
 NOINLINE void
 fault_ud2(void)
 {
-	__asm__ volatile("ud2");
+	volatile int frame = 0;	/* a stack frame, as in fault_writetext */
+
+	__asm__ volatile("ud2" : : "r"(frame));
 }
 
 NOINLINE void
