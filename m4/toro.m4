@@ -40,7 +40,7 @@ On Debian: apt-get install gcc; or pass CC=/path/to/x86_64-gcc])])
   AS_IF([test ! -f "$GCC_INCDIR/stdarg.h"],
     [AC_MSG_ERROR([cannot find the compiler's own headers (stdarg.h) at $GCC_INCDIR])])
   AC_SUBST([GCC_INCDIR])
-  TORO_KERNEL_CFLAGS="-std=gnu11 -O2 -g -ffreestanding -fno-pie -fno-pic -fno-stack-protector -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-common -Wall -Wextra -Wno-unused-parameter"
+  TORO_KERNEL_CFLAGS="-std=gnu11 -ffreestanding -fno-pie -fno-pic -fno-stack-protector -mno-red-zone -mgeneral-regs-only -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -fno-common -Wall -Wextra -Wno-unused-parameter"
   TORO_CHECK_FLAG([TORO_KERNEL_CFLAGS], [-fcf-protection=none])
   TORO_CHECK_FLAG([TORO_KERNEL_CFLAGS], [-fno-stack-clash-protection])
   TORO_CHECK_FLAG([TORO_KERNEL_CFLAGS], [-mno-omit-leaf-frame-pointer])

@@ -13,46 +13,69 @@
 
 #define NR_MAX 512
 
-static const syscall_fn table[NR_MAX] = {
-	[SYS_read] = sys_read,
-	[SYS_write] = sys_write,
-	[SYS_readv] = sys_readv,
-	[SYS_writev] = sys_writev,
-	[SYS_ioctl] = sys_ioctl,
-	[SYS_lseek] = sys_lseek,
-	[SYS_close] = sys_close,
-	[SYS_fcntl] = sys_fcntl,
-	[SYS_brk] = sys_brk,
-	[SYS_mmap] = sys_mmap,
-	[SYS_munmap] = sys_munmap,
-	[SYS_mremap] = sys_mremap,
-	[SYS_madvise] = sys_madvise,
-	[SYS_mprotect] = sys_mprotect,
-	[SYS_exit] = sys_exit,
-	[SYS_exit_group] = sys_exit,
-	[SYS_arch_prctl] = sys_arch_prctl,
-	[SYS_set_tid_address] = sys_set_tid_address,
-	[SYS_getpid] = sys_getpid,
-	[SYS_gettid] = sys_getpid,
-	[SYS_getppid] = sys_getppid,
-	[SYS_getuid] = sys_getuid,
-	[SYS_geteuid] = sys_getuid,
-	[SYS_getgid] = sys_getuid,
-	[SYS_getegid] = sys_getuid,
-	[SYS_uname] = sys_uname,
-	[SYS_kill] = sys_kill,
-	[SYS_tkill] = sys_kill,
-	[SYS_tgkill] = sys_tgkill,
-	[SYS_rt_sigaction] = sys_rt_sigaction,
-	[SYS_rt_sigprocmask] = sys_rt_sigprocmask,
-	[SYS_sched_yield] = sys_sched_yield,
-	[SYS_clock_gettime] = sys_clock_gettime,
-	[SYS_clock_getres] = sys_clock_getres,
-	[SYS_gettimeofday] = sys_gettimeofday,
-	[SYS_time] = sys_time,
-	[SYS_nanosleep] = sys_nanosleep,
-	[SYS_clock_nanosleep] = sys_clock_nanosleep,
-	[SYS_getrandom] = sys_getrandom,
+/*
+ * Two small tables instead of one of NR_MAX pointers: the slot of each
+ * implemented call (0 = none), then the adapters.  Keeps hello world small.
+ */
+#define SYSCALLS(X) \
+	X(SYS_read, sys_read) \
+	X(SYS_write, sys_write) \
+	X(SYS_readv, sys_readv) \
+	X(SYS_writev, sys_writev) \
+	X(SYS_ioctl, sys_ioctl) \
+	X(SYS_lseek, sys_lseek) \
+	X(SYS_close, sys_close) \
+	X(SYS_fcntl, sys_fcntl) \
+	X(SYS_brk, sys_brk) \
+	X(SYS_mmap, sys_mmap) \
+	X(SYS_munmap, sys_munmap) \
+	X(SYS_mremap, sys_mremap) \
+	X(SYS_madvise, sys_madvise) \
+	X(SYS_mprotect, sys_mprotect) \
+	X(SYS_exit, sys_exit) \
+	X(SYS_exit_group, sys_exit) \
+	X(SYS_arch_prctl, sys_arch_prctl) \
+	X(SYS_set_tid_address, sys_set_tid_address) \
+	X(SYS_getpid, sys_getpid) \
+	X(SYS_gettid, sys_getpid) \
+	X(SYS_getppid, sys_getppid) \
+	X(SYS_getuid, sys_getuid) \
+	X(SYS_geteuid, sys_getuid) \
+	X(SYS_getgid, sys_getuid) \
+	X(SYS_getegid, sys_getuid) \
+	X(SYS_uname, sys_uname) \
+	X(SYS_kill, sys_kill) \
+	X(SYS_tkill, sys_kill) \
+	X(SYS_tgkill, sys_tgkill) \
+	X(SYS_rt_sigaction, sys_rt_sigaction) \
+	X(SYS_rt_sigprocmask, sys_rt_sigprocmask) \
+	X(SYS_sched_yield, sys_sched_yield) \
+	X(SYS_clock_gettime, sys_clock_gettime) \
+	X(SYS_clock_getres, sys_clock_getres) \
+	X(SYS_gettimeofday, sys_gettimeofday) \
+	X(SYS_time, sys_time) \
+	X(SYS_nanosleep, sys_nanosleep) \
+	X(SYS_clock_nanosleep, sys_clock_nanosleep) \
+	X(SYS_getrandom, sys_getrandom)
+
+enum {
+	SLOT_NONE,
+#define X(nr, fn) SLOT_##nr,
+	SYSCALLS(X)
+#undef X
+	SLOT_COUNT
+};
+
+static const uint8_t slot[NR_MAX] = {
+#define X(nr, fn) [nr] = SLOT_##nr,
+	SYSCALLS(X)
+#undef X
+};
+
+static const syscall_fn handler[SLOT_COUNT] = {
+#define X(nr, fn) [SLOT_##nr] = fn,
+	SYSCALLS(X)
+#undef X
 };
 
 static uint64_t reported[NR_MAX / 64];
@@ -69,8 +92,8 @@ syscall_dispatch(const struct syscall_args *args)
 	long nr = args->nr;
 	const long *a = args->a;
 
-	if (nr >= 0 && nr < NR_MAX && table[nr])
-		return table[nr](a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (nr >= 0 && nr < NR_MAX && slot[nr])
+		return handler[slot[nr]](a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (nr >= 0 && nr < NR_MAX) {
 		if (reported[nr / 64] & (1ULL << (nr % 64)))
 			return -ENOSYS;
