@@ -204,8 +204,11 @@ parse_multiboot2(struct boot_info *bi, uint64_t data,
 				   size > 16 ? p + 16 : 0);
 			break;
 		case 6: {	/* memory map */
-			const uint8_t *mm = phys(w, p, 16);
-			uint32_t esize = rd32(mm + 8);
+			if (size < 16) {
+				*why = "multiboot2 memory map tag is malformed";
+				return -EINVAL;
+			}
+			uint32_t esize = rd32(t + 8);
 			if (esize < 24) {
 				*why = "multiboot2 memory map entry size too small";
 				return -EINVAL;

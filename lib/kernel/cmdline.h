@@ -41,10 +41,10 @@ struct cmdline {
 typedef void (*cmdline_warn_fn)(const char *what, const char *word);
 
 /*
- * Splits buf into words in place (quotes removed).  Returns the number of
- * words, or -E2BIG when there are more than max (words beyond are dropped
- * and reported by the caller), -EINVAL for an unterminated quote (the rest
- * of the line is then one word).
+ * Splits buf into words in place (quotes removed), storing at most max of
+ * them and their number in *count.  Returns 0, -E2BIG when there were more
+ * than max (the rest are dropped; the caller reports it), or -EINVAL for an
+ * unterminated quote (the rest of the line is then one word).
  */
 int cmdline_split(char *buf, char **words, int max, int *count);
 

@@ -53,7 +53,7 @@ pmm_init(struct pmm *p, uint64_t *bitmap, uint64_t npages)
 void
 pmm_free_range(struct pmm *p, uint64_t base, uint64_t len)
 {
-	uint64_t first = (base + PAGE - 1) / PAGE;
+	uint64_t first = base / PAGE + (base % PAGE != 0);
 	uint64_t end = (base + len) / PAGE;
 
 	if (base + len < base)
@@ -68,7 +68,8 @@ void
 pmm_reserve_range(struct pmm *p, uint64_t base, uint64_t len)
 {
 	uint64_t first = base / PAGE;
-	uint64_t end = (base + len + PAGE - 1) / PAGE;
+	uint64_t last = base + len < base ? ~0ULL : base + len;
+	uint64_t end = last / PAGE + (last % PAGE != 0);
 
 	if (end > p->npages)
 		end = p->npages;
