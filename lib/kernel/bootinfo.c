@@ -173,6 +173,7 @@ parse_multiboot2(struct boot_info *bi, uint64_t data,
 	bi->data_len = total;
 	bi->cmdline_has_image_path = false;
 	uint64_t p = data + 8, end = data + total;
+	uint32_t mem_lower = 0, mem_upper = 0;	/* basic meminfo, KiB */
 	while (p + 8 <= end) {
 		const uint8_t *t = phys(w, p, 8);
 		uint32_t type = rd32(t), size = rd32(t + 4);
@@ -219,6 +220,12 @@ parse_multiboot2(struct boot_info *bi, uint64_t data,
 			}
 			break;
 		}
+		case 4:	/* basic memory information, used without a map */
+			if (size >= 16) {
+				mem_lower = rd32(t + 8);
+				mem_upper = rd32(t + 12);
+			}
+			break;
 		case 14:	/* ACPI 1.0 RSDP copy: keep the newest one */
 			if (!bi->rsdp)
 				bi->rsdp = p + 8;
@@ -228,6 +235,10 @@ parse_multiboot2(struct boot_info *bi, uint64_t data,
 			break;
 		}
 		p += (size + 7) & ~7u;
+	}
+	if (!bi->nmem) {
+		add_mem(bi, 0, (uint64_t)mem_lower << 10, BOOT_MEM_RAM);
+		add_mem(bi, 1 << 20, (uint64_t)mem_upper << 10, BOOT_MEM_RAM);
 	}
 	return 0;
 }

@@ -652,14 +652,26 @@ multiboot2_malformed(void)
 	ok(survives(BOOT_PROTO_MULTIBOOT2, MB2_INFO, MB2_INFO + 16 - WBASE),
 	   "mb2 8-byte mmap tag at the window end: an error, not a crash");
 
-	/* A multiboot2 map without RAM. */
+	/* Without a memory map, the basic meminfo tag describes RAM. */
 	memset(img, 0, sizeof(img));
 	mb2_cur = MB2_INFO + 8;
 	uint32_t meminfo[2] = { 639, 130048 };
-	tag(4, meminfo, 8);		/* basic meminfo is not used */
+	tag(4, meminfo, 8);
 	tag(0, NULL, 0);
 	mb2_finish(MB2_INFO);
-	fails(parse(BOOT_PROTO_MULTIBOOT2, MB2_INFO), EINVAL, "no usable RAM", "mb2 without a memory map");
+	is_int(parse(BOOT_PROTO_MULTIBOOT2, MB2_INFO), 0, "mb2 with basic meminfo only parses");
+	is_int(bi.nmem, 2, "mb2 basic meminfo: two RAM regions");
+	ok(bi.mem[0].base == 0 && bi.mem[0].len == 639 * 1024 &&
+	   bi.mem[1].base == 0x100000 && bi.mem[1].len == 130048ULL * 1024 &&
+	   bi.mem[0].type == BOOT_MEM_RAM && bi.mem[1].type == BOOT_MEM_RAM,
+	   "mb2 basic meminfo: lower and upper memory");
+
+	/* Neither a map nor basic meminfo: no RAM. */
+	memset(img, 0, sizeof(img));
+	mb2_cur = MB2_INFO + 8;
+	tag(0, NULL, 0);
+	mb2_finish(MB2_INFO);
+	fails(parse(BOOT_PROTO_MULTIBOOT2, MB2_INFO), EINVAL, "no usable RAM", "mb2 without any memory information");
 }
 
 /* ------------------------------------------------------------ PVH */
