@@ -32,13 +32,19 @@ tsc_hz_from_cpuid(void)
 	return 0;
 }
 
-/* Counts TSC ticks while PIT channel 2 counts down 10 ms. */
+/*
+ * Counts TSC ticks while PIT channel 2 counts down 10 ms.  Needs port 0x61
+ * (channel 2's gate and output), which microvm does not have: there it
+ * reads 0xFF, the output bit looks set at once and the count is nonsense.
+ */
 static uint64_t
 tsc_hz_from_pit(void)
 {
 	const unsigned ms = 10;
 	const uint16_t count = 1193182 * ms / 1000;
 
+	if (inb(0x61) == 0xFF)
+		return 0;			/* no port 0x61 */
 	outb(0x61, (inb(0x61) & ~0x02) | 0x01);	/* gate on, speaker off */
 	outb(0x43, 0xB0);			/* channel 2, mode 0, lo/hi */
 	outb(0x42, count & 0xFF);
@@ -53,6 +59,41 @@ tsc_hz_from_pit(void)
 	return (now - start) * 1000 / ms;
 }
 
+static uint16_t
+pit0_count(void)
+{
+	outb(0x43, 0x00);			/* latch channel 0's count */
+	uint8_t lo = inb(0x40);
+	return (uint16_t)(lo | inb(0x40) << 8);
+}
+
+/*
+ * Counts TSC ticks while PIT channel 0 counts 10 ms, reading its latched
+ * count: only ports 0x40-0x43, which microvm has.  Channel 0 is free to
+ * reprogram: the kernel takes no timer interrupts.
+ */
+static uint64_t
+tsc_hz_from_pit0(void)
+{
+	const uint16_t ticks = 1193182 / 100;	/* 10 ms */
+
+	outb(0x43, 0x34);			/* channel 0, lo/hi, rate generator */
+	outb(0x40, 0xFF);
+	outb(0x40, 0xFF);			/* period 65535 ticks, 55 ms */
+	uint16_t first = pit0_count(), now;
+	uint64_t start = rdtsc();
+	for (unsigned long n = 0;; n++) {
+		now = pit0_count();
+		if ((uint16_t)(first - now) >= ticks)
+			break;
+		if (n > 100000 && now == first)
+			return 0;		/* the count never moves: no PIT */
+		if (rdtsc() - start > 20000000000ULL)
+			return 0;
+	}
+	return (rdtsc() - start) * 1193182 / (uint16_t)(first - now);
+}
+
 uint64_t
 tsc_hz(void)
 {
@@ -60,6 +101,8 @@ tsc_hz(void)
 		hz = tsc_hz_from_cpuid();
 		if (!hz)
 			hz = tsc_hz_from_pit();
+		if (!hz)
+			hz = tsc_hz_from_pit0();
 		if (!hz) {
 			hz = 1000000000;
 			pr_warn("cannot calibrate the TSC; assuming 1 GHz\n");

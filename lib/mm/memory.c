@@ -7,6 +7,8 @@
  */
 #include <string.h>
 
+#include <toro/status.h>
+
 #include "lib/kernel/bootinfo.h"
 #include "lib/kernel/panic.h"
 #include "lib/kernel/printk.h"
@@ -64,9 +66,39 @@ place(const struct boot_info *bi, uint64_t len)
 	return 0;
 }
 
+/* Whether RAM ranges of the memory map cover [base, end) without a gap. */
+static bool
+ram_covers(const struct boot_info *bi, uint64_t base, uint64_t end)
+{
+	for (bool moved = true; moved && base < end;) {
+		moved = false;
+		for (unsigned i = 0; i < bi->nmem; i++) {
+			const struct boot_mem_region *m = &bi->mem[i];
+			if (m->type == BOOT_MEM_RAM && m->base <= base &&
+			    base < m->base + m->len) {
+				base = m->base + m->len;
+				moved = true;
+			}
+		}
+	}
+	return base >= end;
+}
+
 void
 memory_init(const struct boot_info *bi)
 {
+	/*
+	 * A loader puts the image's file contents in memory but nothing
+	 * checks that its .bss (kernel tables, stacks, libc state) is RAM:
+	 * with too little memory it is not, and everything after is chaos.
+	 */
+	if (!ram_covers(bi, (uint64_t)__image_start, (uint64_t)__image_end)) {
+		kprintf("toro: the image (0x%llx-0x%llx) does not fit in RAM; "
+			"boot with more memory\n",
+			(unsigned long long)(uint64_t)__image_start,
+			(unsigned long long)(uint64_t)__image_end);
+		kernel_exit(TORO_EXIT_PANIC);
+	}
 	for (unsigned i = 0; i < bi->nmem; i++) {
 		const struct boot_mem_region *m = &bi->mem[i];
 		if (m->type == BOOT_MEM_RAM && m->base + m->len > vm_ram_top)

@@ -107,6 +107,8 @@ vm_range_mapped(uint64_t addr, uint64_t len)
 
 	if (addr + len < addr)
 		return false;
+	if (!root)	/* before vm_init(): the entry code maps the low 4 GiB */
+		return addr + len <= (4ULL << 30);
 	for (uint64_t p = addr & ~0xFFFULL; p < addr + len; p += PAGE_4K)
 		if (!pt_lookup(&env, root, p, &pa, &flags))
 			return false;

@@ -78,7 +78,8 @@ static const syscall_fn handler[SLOT_COUNT] = {
 #undef X
 };
 
-static uint64_t reported[NR_MAX / 64];
+/* Bit nr: call nr was reported; bit NR_MAX: a number outside the table was. */
+static uint64_t reported[NR_MAX / 64 + 1];
 
 bool
 user_ok(const void *p, size_t len)
@@ -94,11 +95,10 @@ syscall_dispatch(const struct syscall_args *args)
 
 	if (nr >= 0 && nr < NR_MAX && slot[nr])
 		return handler[slot[nr]](a[0], a[1], a[2], a[3], a[4], a[5]);
-	if (nr >= 0 && nr < NR_MAX) {
-		if (reported[nr / 64] & (1ULL << (nr % 64)))
-			return -ENOSYS;
-		reported[nr / 64] |= 1ULL << (nr % 64);
-	}
+	long bit = nr >= 0 && nr < NR_MAX ? nr : NR_MAX;
+	if (reported[bit / 64] & (1ULL << (bit % 64)))
+		return -ENOSYS;
+	reported[bit / 64] |= 1ULL << (bit % 64);
 	const char *name = syscall_name(nr);
 	pr_warn("unsupported system call %s (%ld) returns ENOSYS\n",
 		name ? name : "?", nr);
