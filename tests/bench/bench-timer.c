@@ -6,7 +6,7 @@
  *
  * It is a host program (built with CC_FOR_BUILD), not part of Toro.
  *
- *   bench-timer [-t SECONDS] [-m MARKER] [-o FILE] -- COMMAND [ARG...]
+ *   bench-timer [-t SECONDS] [-m MARKER] [-k STOP]... [-o FILE] -- COMMAND [ARG...]
  *
  * Prints one line on its own standard output:
  *
@@ -15,8 +15,11 @@
  * Times are nanoseconds from just before fork(); -1 when the event did not
  * happen.  marker_ns is the arrival time of the chunk holding the marker's
  * first byte (without -m it equals first_ns).  status is the command's exit
- * status, 128+N if killed by signal N, or 124 after the -t timeout (the
- * command's process group is then killed).  The command's output goes to
+ * status, 128+N if killed by signal N, 124 after the -t timeout, or 126
+ * when the output showed a STOP string (-k, up to 8 of them: a panic
+ * message, say); in the last two cases the command's process group is
+ * killed at once.  Only the first MiB of output is searched.  The
+ * command's output goes to
  * FILE (-o), or is discarded.  bench-timer itself exits 0 unless it could
  * not run the command at all.
  */
@@ -52,6 +55,17 @@ since_start(void)
 	return (int64_t)(t.tv_sec - t0.tv_sec) * 1000000000 + (t.tv_nsec - t0.tv_nsec);
 }
 
+/* The first occurrence of s in buf[0..len) that ends past offset old
+ * (bytes before old were searched already). */
+static char *
+find_new(char *buf, size_t old, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+	size_t from = old >= n ? old - n + 1 : 0;
+
+	return memmem(buf + from, len - from, s, n);
+}
+
 static void
 on_alarm(int sig)
 {
@@ -61,7 +75,7 @@ on_alarm(int sig)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bench-timer [-t SECONDS] [-m MARKER] [-o FILE] -- COMMAND [ARG...]\n");
+	fprintf(stderr, "usage: bench-timer [-t SECONDS] [-m MARKER] [-k STOP]... [-o FILE] -- COMMAND [ARG...]\n");
 	exit(2);
 }
 
@@ -79,13 +93,18 @@ int
 main(int argc, char **argv)
 {
 	double timeout = 30;
-	const char *marker = NULL, *outpath = NULL;
-	int opt;
+	const char *marker = NULL, *outpath = NULL, *stop[8];
+	int opt, nstop = 0;
 
-	while ((opt = getopt(argc, argv, "+t:m:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "+t:m:k:o:")) != -1) {
 		switch (opt) {
 		case 't': timeout = atof(optarg); break;
 		case 'm': marker = optarg; break;
+		case 'k':
+			if (nstop == 8 || !*optarg)
+				usage();
+			stop[nstop++] = optarg;
+			break;
 		case 'o': outpath = optarg; break;
 		default: usage();
 		}
@@ -140,7 +159,7 @@ main(int argc, char **argv)
 	int64_t limit = (int64_t)(timeout * 1e9);
 	int64_t first = -1, mark = -1, exited = -1;
 	size_t total = 0, kept = 0;
-	int status = -1, timed_out = 0;
+	int status = -1, timed_out = 0, stopped = 0;
 	char buf[65536];
 
 	for (;;) {
@@ -168,28 +187,35 @@ main(int argc, char **argv)
 			out = -1;
 		}
 		total += (size_t)n;
-		if (marker && mark < 0 && kept < MAX_KEEP) {
-			size_t take = (size_t)n < MAX_KEEP - kept ? (size_t)n : MAX_KEEP - kept;
-			memcpy(keep + kept, buf, take);
-			kept += take;
-			if (nchunks == capchunks) {
-				capchunks *= 2;
-				chunks = realloc(chunks, capchunks * sizeof(*chunks));
-				if (!chunks) {
-					perror("realloc");
-					return 2;
-				}
+		if (((!marker || mark >= 0) && !nstop) || kept == MAX_KEEP)
+			continue;
+		size_t old = kept;
+		size_t take = (size_t)n < MAX_KEEP - kept ? (size_t)n : MAX_KEEP - kept;
+		memcpy(keep + kept, buf, take);
+		kept += take;
+		if (nchunks == capchunks) {
+			capchunks *= 2;
+			chunks = realloc(chunks, capchunks * sizeof(*chunks));
+			if (!chunks) {
+				perror("realloc");
+				return 2;
 			}
-			chunks[nchunks++] = (struct chunk){ kept, now };
-			char *at = memmem(keep, kept, marker, strlen(marker));
+		}
+		chunks[nchunks++] = (struct chunk){ kept, now };
+		if (marker && mark < 0) {
+			char *at = find_new(keep, old, kept, marker);
 			if (at)
 				mark = chunk_time(chunks, nchunks, (size_t)(at - keep));
 		}
+		for (int i = 0; i < nstop && !stopped; i++)
+			stopped = find_new(keep, old, kept, stop[i]) != NULL;
+		if (stopped)
+			break;
 	}
 
 	/* Reap the command, still bounded by the time limit: SIGALRM
 	 * interrupts the blocking waitpid(). */
-	while (!timed_out) {
+	while (!timed_out && !stopped) {
 		int64_t left = limit - since_start();
 		if (left <= 0) {
 			timed_out = 1;
@@ -211,11 +237,11 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (timed_out) {
+	if (timed_out || stopped) {
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		status = 124;
+		status = stopped ? 126 : 124;
 		exited = -1;
 	}
 	if (!marker)

@@ -7,9 +7,10 @@
  * with status 1 as soon as the firmware has handed over.
  *
  * Built with the host assembler and linker (tests/bench/bench.mk), not the
- * Toro toolchain: it is a measuring stick, not a Toro image.
+ * Toro toolchain: it is a measuring stick, not a Toro image.  Plain
+ * assembly (no C preprocessor).
  */
-#define MB2_MAGIC	0xE85250D6
+	.equ MB2_MAGIC, 0xE85250D6
 
 	.section .mb2, "a"
 	.balign 8
