@@ -10,6 +10,18 @@ AS_CASE([$host_alias],
   [""], [AC_MSG_ERROR([Toro is cross-built: run ./configure --host=x86_64-toro])])
 ])
 
+# TORO_NOT_OUR_WRAPPER: with --host=x86_64-toro, AC_PROG_CC takes
+# x86_64-toro-gcc from PATH first.  An installed Toro (the toro-dev package,
+# make install) puts its own x86_64-toro-gcc there: an application wrapper
+# that adds the installed libtoro.a and musl's start files to every link,
+# not a compiler for the kernel.  Build with plain gcc then, as without it.
+AC_DEFUN([TORO_NOT_OUR_WRAPPER], [
+  AS_IF([test -z "$CC" &&
+         x86_64-toro-gcc --version 2>/dev/null | sed 1q | grep '(Toro ' >/dev/null],
+    [AC_MSG_NOTICE([x86_64-toro-gcc on PATH is an installed Toro's application wrapper: building with gcc])
+     CC=gcc])
+])
+
 # TORO_CHECK_FLAG(VAR, FLAG): append FLAG to VAR when $CC accepts it.
 AC_DEFUN([TORO_CHECK_FLAG], [
   toro_save_CFLAGS=$CFLAGS
@@ -45,6 +57,42 @@ On Debian: apt-get install gcc; or pass CC=/path/to/x86_64-gcc])])
   TORO_CHECK_FLAG([TORO_KERNEL_CFLAGS], [-fno-stack-clash-protection])
   TORO_CHECK_FLAG([TORO_KERNEL_CFLAGS], [-mno-omit-leaf-frame-pointer])
   AC_SUBST([TORO_KERNEL_CFLAGS])
+])
+
+# TORO_KERNEL_FLAGS_LAST: distributions build with hardening flags in
+# CFLAGS (Debian's dpkg-buildflags, Fedora's %optflags), and Automake puts
+# CFLAGS after a target's own flags, so theirs win.  Some of them break a
+# freestanding kernel: -fstack-protector reads its canary at %fs:0x28, but
+# %fs belongs to musl and points nowhere until the application's TLS is set
+# up, so every image hangs before main (seen with dpkg-buildflags).  Others
+# undo what the kernel flags choose on purpose: fixed addresses (no
+# PIC/PIE), no red zone, frame pointers for backtraces, no CET or stack
+# probes, no LTO.  For each such flag in CFLAGS, append the kernel's
+# opposite so that the last word is the kernel's.  Applications are not
+# concerned: their flags come from the user (musl supports the stack
+# protector).
+AC_DEFUN([TORO_KERNEL_FLAGS_LAST], [
+  toro_late=
+  for toro_f in $CFLAGS; do
+    AS_CASE([$toro_f],
+      [-fstack-protector*], [toro_fix=-fno-stack-protector],
+      [-fPIC|-fpic|-fPIE|-fpie], [toro_fix="-fno-pic -fno-pie"],
+      [-fcf-protection|-fcf-protection=*], [toro_fix=-fcf-protection=none],
+      [-fstack-clash-protection], [toro_fix=-fno-stack-clash-protection],
+      [-fomit-frame-pointer], [toro_fix=-fno-omit-frame-pointer],
+      [-momit-leaf-frame-pointer], [toro_fix=-mno-omit-leaf-frame-pointer],
+      [-mred-zone], [toro_fix=-mno-red-zone],
+      [-flto|-flto=*], [toro_fix=-fno-lto],
+      [toro_fix=])
+    for toro_g in $toro_fix; do
+      # Only flags the compiler took for the kernel (TORO_CHECK_FLAG).
+      AS_CASE([" $TORO_KERNEL_CFLAGS -fno-lto "], [*" $toro_g "*], [
+        AS_CASE([" $toro_late "], [*" $toro_g "*], [], [toro_late="$toro_late $toro_g"])])
+    done
+  done
+  AS_IF([test -n "$toro_late"], [
+    CFLAGS="$CFLAGS$toro_late"
+    AC_MSG_NOTICE([CFLAGS asks for code the kernel cannot run; appended:$toro_late])])
 ])
 
 # TORO_CHECK_BUILD_CC: host programs (unit tests, tools) need a hosted
