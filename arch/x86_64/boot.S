@@ -22,7 +22,9 @@
 	.balign 4
 	.globl toro_multiboot1_header
 toro_multiboot1_header:
-	.long MB1_MAGIC
+	/* PROVIDEd by toro.ld; -Wl,--defsym=toro_multiboot1_magic=0 hides the
+	 * header so QEMU's -kernel boots the image through PVH everywhere. */
+	.long toro_multiboot1_magic
 	.long MB1_FLAGS
 	.long -(MB1_MAGIC + MB1_FLAGS)
 	.long toro_multiboot1_header	/* header_addr */
