@@ -1,5 +1,6 @@
 /*
- * Descriptor tables and system-call set-up for the boot CPU.
+ * Descriptor tables and system-call set-up, for the boot CPU (cpu_init)
+ * and for each application processor (cpu_init_ap, from smp.c).
  *
  * Every exception vector gets an IST stack: the application runs in ring 0
  * with musl's red zone below %rsp, which an exception frame pushed on the
@@ -21,16 +22,6 @@ struct guarded_stack {
 
 static struct guarded_stack trap_stack, fatal_stack, syscall_stack;
 
-struct tss {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-} __attribute__((packed));
-
 struct idt_entry {
 	uint16_t off_lo, selector;
 	uint8_t ist, type;
@@ -38,19 +29,20 @@ struct idt_entry {
 	uint32_t off_hi, zero;
 } __attribute__((packed));
 
-static struct tss tss;
-static uint64_t gdt[5];
+static struct cpu_tables boot_tables;
 static struct idt_entry idt[256];
 static struct percpu boot_cpu;
 
 extern const uint64_t trap_entry_table[32];
+extern const uint64_t irq_entry_table[256 - 32];
 extern char syscall_entry[];
 extern char boot_stack_guard[];
 
 static void
-load_gdt(void)
+load_gdt(struct cpu_tables *t)
 {
-	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+	uint64_t *gdt = t->gdt;
+	uint64_t base = (uint64_t)&t->tss, limit = sizeof(t->tss) - 1;
 
 	gdt[0] = 0;
 	gdt[1] = 0x00AF9A000000FFFFULL;		/* kernel code, 64-bit */
@@ -62,7 +54,7 @@ load_gdt(void)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __attribute__((packed)) ptr = { sizeof(gdt) - 1, (uint64_t)gdt };
+	} __attribute__((packed)) ptr = { sizeof(t->gdt) - 1, (uint64_t)gdt };
 	__asm__ volatile("lgdt %0\n\t"
 			 "pushq %1\n\t"
 			 "leaq 1f(%%rip), %%rax\n\t"
@@ -94,17 +86,48 @@ set_gate(int vec, uint64_t handler, int ist)
 }
 
 static void
-load_idt(void)
+build_idt(void)
 {
 	for (int v = 0; v < 32; v++) {
 		bool fatal = v == 2 || v == 8 || v == 18;	/* NMI, #DF, #MC */
 		set_gate(v, trap_entry_table[v], fatal ? 2 : 1);
 	}
+	/* Interrupts nobody asked for are counted and ignored (irq.c). */
+	for (int v = 32; v < 256; v++)
+		set_gate(v, irq_entry_table[v - 32], 1);
+}
+
+static void
+load_idt(void)
+{
 	struct {
 		uint16_t limit;
 		uint64_t base;
 	} __attribute__((packed)) ptr = { sizeof(idt) - 1, (uint64_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+/* What every CPU does with its own tables, stacks and per-CPU block. */
+static void
+cpu_setup(struct percpu *cpu, struct cpu_tables *t, uint64_t trap_top,
+	  uint64_t fatal_top, uint64_t syscall_top)
+{
+	t->tss.ist[0] = trap_top;
+	t->tss.ist[1] = fatal_top;
+	t->tss.iomap_base = sizeof(t->tss);
+	load_gdt(t);
+	load_idt();
+
+	cpu->self = cpu;
+	cpu->kernel_rsp = syscall_top;
+	wrmsr(MSR_GS_BASE, (uint64_t)cpu);
+
+	wrmsr(MSR_STAR, (uint64_t)GDT_KERNEL_CS << 32);
+	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
+	wrmsr(MSR_FMASK, 0x47700);	/* TF, IF, DF, IOPL, NT, AC */
+
+	uint32_t mxcsr = 0x1F80;	/* all SIMD exceptions masked */
+	__asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
 }
 
 void
@@ -114,23 +137,25 @@ cpu_init(void)
 	outb(0x21, 0xFF);
 	outb(0xA1, 0xFF);
 
-	tss.ist[0] = (uint64_t)trap_stack.stack + sizeof(trap_stack.stack);
-	tss.ist[1] = (uint64_t)fatal_stack.stack + sizeof(fatal_stack.stack);
-	tss.iomap_base = sizeof(tss);
-	load_gdt();
-	load_idt();
+	build_idt();
+	boot_cpu.index = 0;
+	cpu_setup(&boot_cpu, &boot_tables,
+		  (uint64_t)trap_stack.stack + sizeof(trap_stack.stack),
+		  (uint64_t)fatal_stack.stack + sizeof(fatal_stack.stack),
+		  (uint64_t)syscall_stack.stack + sizeof(syscall_stack.stack));
+}
 
-	boot_cpu.self = &boot_cpu;
-	boot_cpu.kernel_rsp =
-		(uint64_t)syscall_stack.stack + sizeof(syscall_stack.stack);
-	wrmsr(MSR_GS_BASE, (uint64_t)&boot_cpu);
+void
+cpu_init_ap(struct percpu *cpu, struct cpu_tables *t, uint64_t trap_top,
+	    uint64_t fatal_top, uint64_t syscall_top)
+{
+	cpu_setup(cpu, t, trap_top, fatal_top, syscall_top);
+}
 
-	wrmsr(MSR_STAR, (uint64_t)GDT_KERNEL_CS << 32);
-	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
-	wrmsr(MSR_FMASK, 0x47700);	/* TF, IF, DF, IOPL, NT, AC */
-
-	uint32_t mxcsr = 0x1F80;	/* all SIMD exceptions masked */
-	__asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
+struct percpu *
+cpu_boot_percpu(void)
+{
+	return &boot_cpu;
 }
 
 bool

@@ -1,6 +1,6 @@
 /*
- * The boot CPU's descriptor tables, per-CPU block and system-call MSRs,
- * and the small architecture interface the rest of the kernel uses.
+ * Each CPU's descriptor tables, per-CPU block and system-call MSRs, and the
+ * small architecture interface the rest of the kernel uses.
  */
 #ifndef TORO_ARCH_CPU_H
 #define TORO_ARCH_CPU_H
@@ -10,12 +10,31 @@
 
 #include "arch/x86_64/layout.h"
 
+struct boot_info;
+
 /* Per-CPU block, reached through %gs (offsets fixed in layout.h). */
 struct percpu {
 	struct percpu *self;		/* PERCPU_SELF */
 	uint64_t kernel_rsp;		/* PERCPU_KERNEL_RSP: syscall stack top */
 	uint64_t scratch_rsp;		/* PERCPU_SCRATCH_RSP */
-	unsigned id;
+	unsigned index;			/* 0 = boot CPU, then in start order */
+	uint32_t apic_id;
+};
+
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+/* One CPU's GDT and TSS (the IDT is shared). */
+struct cpu_tables {
+	uint64_t gdt[5];
+	struct tss tss;
 };
 
 static inline struct percpu *
@@ -37,11 +56,28 @@ struct trap_frame {
 
 /* GDT, TSS with IST stacks, IDT, per-CPU block, syscall MSRs. */
 void cpu_init(void);
+/* The same for an application processor, with the stack tops it owns. */
+void cpu_init_ap(struct percpu *cpu, struct cpu_tables *t, uint64_t trap_top,
+		 uint64_t fatal_top, uint64_t syscall_top);
+struct percpu *cpu_boot_percpu(void);
 bool cpu_has_nx(void);
 /* Guard pages below the kernel's own stacks, for vm_init() to unmap. */
 void cpu_stack_guards(uint64_t *guards, unsigned *count);
 /* Starts musl's _start on stack; never returns. */
 __attribute__((noreturn)) void arch_enter_user(void *entry, void *stack);
+/*
+ * Reads the firmware's CPU list (smp.c); before vm_init(), which unmaps the
+ * BIOS data area in page 0.  Then smp_init() enables the local APIC and
+ * starts the CPUs listed, at most max of them in all (0 = no limit).
+ */
+void smp_discover(const struct boot_info *bi);
+void smp_init(unsigned max);
+/* Online CPUs: their number and a mask of their indices. */
+unsigned smp_online_count(void);
+uint64_t smp_online_mask(void);
+/* Local APIC (smp.c): end of interrupt, when the APIC is mapped. */
+#define LAPIC_SPURIOUS_VECTOR	0xFF
+void lapic_eoi(void);
 /* Stops the machine with the exit status (see poweroff.c). */
 __attribute__((noreturn)) void arch_poweroff(int status);
 

@@ -111,6 +111,93 @@ trap_entry_table:
 	.endr
 
 	/*
+	 * Vectors 32-255: nothing is wired to them yet, but an application
+	 * processor idles with interrupts on, so a stray or spurious one must
+	 * land somewhere harmless.  irq_unexpected() counts it; the stub keeps
+	 * every register the interrupted code had.
+	 */
+	.altmacro
+.macro IRQ_STUB vec
+irq_entry_\vec:
+	pushq $\vec
+	jmp irq_common
+.endm
+.macro IRQ_PTR vec
+	.quad irq_entry_\vec
+.endm
+	.text
+	.set v, 32
+	.rept 256 - 32
+	IRQ_STUB %v
+	.set v, v + 1
+	.endr
+
+	/* Stack: vector, rip, cs, rflags, rsp, ss; IST1 is 16-byte aligned. */
+irq_common:
+	pushq %rax
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	movq 9*8(%rsp), %rdi		/* vector */
+	subq $8, %rsp
+	call irq_unexpected
+	addq $8, %rsp
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	addq $8, %rsp
+	iretq
+
+	.section .rodata
+	.balign 8
+	.globl irq_entry_table
+irq_entry_table:
+	.set v, 32
+	.rept 256 - 32
+	IRQ_PTR %v
+	.set v, v + 1
+	.endr
+	.noaltmacro
+
+	/*
+	 * An application processor arrives here from the trampoline, in long
+	 * mode on the boot page tables: switch to the kernel's, find the
+	 * block smp.c prepared for this CPU by its initial APIC id (so a CPU
+	 * that starts late still takes its own stack), and call ap_main()
+	 * with it; ap_main() never returns.
+	 */
+	.text
+	.globl ap_start64
+ap_start64:
+	movq ap_boot_cr3(%rip), %rax
+	movq %rax, %cr3
+	movl $1, %eax
+	xorl %ecx, %ecx
+	cpuid
+	shrl $24, %ebx
+	leaq ap_boot_table(%rip), %rax
+	movq (%rax,%rbx,8), %rdi
+	testq %rdi, %rdi
+	jz 1f
+	movq (%rdi), %rsp		/* struct ap_boot: stack top first */
+	xorl %ebp, %ebp
+	call ap_main
+1:	cli
+	hlt
+	jmp 1b
+
+	/*
 	 * syscall: %rcx = return address, %r11 = caller's rflags, %rax = number,
 	 * arguments in rdi, rsi, rdx, r10, r8, r9.  FMASK has cleared IF.  All
 	 * registers but rax, rcx and r11 are preserved, as on Linux.

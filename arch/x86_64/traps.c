@@ -100,3 +100,23 @@ trap_dispatch(struct trap_frame *f)
 	kprintf("toro: stopping with status %d\n", status);
 	kernel_exit(status);
 }
+
+/*
+ * Vectors 32-255 (entry.S): no device interrupt is enabled yet, so one of
+ * these is either the local APIC's spurious vector (0xFF, which takes no
+ * EOI) or a stray.  Count it, say so once, acknowledge it and carry on.
+ */
+static unsigned long irq_strays;
+
+void irq_unexpected(uint64_t vector);
+
+void
+irq_unexpected(uint64_t vector)
+{
+	if (vector == LAPIC_SPURIOUS_VECTOR)
+		return;
+	if (__atomic_fetch_add(&irq_strays, 1, __ATOMIC_RELAXED) == 0)
+		pr_warn("unexpected interrupt on vector %llu (ignored)\n",
+			(unsigned long long)vector);
+	lapic_eoi();
+}

@@ -1,8 +1,8 @@
 /*
  * Kernel initialisation, in order: console, CPU tables, boot data, command
- * line, physical memory, page tables, then the application.  Each step is a
- * call into the subsystem that owns it; this file only decides the order and
- * the table of kernel options.
+ * line, physical memory, page tables, the other CPUs, then the application.
+ * Each step is a call into the subsystem that owns it; this file only
+ * decides the order and the table of kernel options.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -60,6 +60,33 @@ opt_loglevel(const char *v)
 	return 0;
 }
 
+static unsigned max_cpus;	/* 0: every CPU the firmware lists */
+
+static int
+opt_nosmp(const char *v)
+{
+	if (v)
+		return -EINVAL;
+	max_cpus = 1;
+	return 0;
+}
+
+static int
+opt_maxcpus(const char *v)
+{
+	unsigned n = 0;
+
+	if (!v || !*v)
+		return -EINVAL;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9' || n > 100000)
+			return -EINVAL;
+		n = n * 10 + (unsigned)(*v - '0');
+	}
+	max_cpus = n ? n : 1;
+	return 0;
+}
+
 /* Device declarations for the virtio-mmio driver (storage/network issues). */
 static int
 opt_virtio_mmio(const char *v)
@@ -74,6 +101,8 @@ static const struct kernel_option options[] = {
 	{ "quiet", opt_quiet, false, "log errors only" },
 	{ "debug", opt_debug, false, "log everything the kernel does" },
 	{ "loglevel", opt_loglevel, false, "0 errors .. 3 debug (default 1)" },
+	{ "nosmp", opt_nosmp, false, "start the boot CPU only" },
+	{ "maxcpus", opt_maxcpus, false, "start at most N CPUs" },
 	{ "stack", crt_set_stack_size, false, "main stack size (default 256K)" },
 	{ "argv0", crt_set_argv0, false, "the application's argv[0]" },
 	{ "virtio_mmio.device", opt_virtio_mmio, true, "virtio-mmio device" },
@@ -131,6 +160,8 @@ toro_kernel_main(uint32_t protocol, uint32_t data)
 	log_boot_info(&boot_info);
 
 	memory_init(&boot_info);
+	smp_discover(&boot_info);
 	vm_init();
+	smp_init(max_cpus);
 	crt_start(&cmdline);
 }

@@ -126,3 +126,15 @@ memory_init(const struct boot_info *bi)
 		 (unsigned long long)(p->free_pages * 4),
 		 (unsigned long long)vm_ram_top);
 }
+
+uint64_t
+memory_alloc_low_page(void)
+{
+	/* Real mode reaches only the first MiB; stay below the EBDA too. */
+	for (uint64_t a = 0x1000; a < 0x9F000; a += 0x1000)
+		if (a < kernel_pmm.npages * 4096 && !pmm_page_in_use(&kernel_pmm, a)) {
+			pmm_reserve_range(&kernel_pmm, a, 0x1000);
+			return a;
+		}
+	return 0;
+}

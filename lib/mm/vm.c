@@ -18,7 +18,7 @@
 #include "lib/mm/paging.h"
 #include "lib/mm/pmm.h"
 
-#define MAX_GUARDS 64
+#define MAX_GUARDS 512	/* four stacks per CPU, 64 CPUs, and the rest */
 
 extern char __image_start[], __text_end[], __rodata_end[], __image_end[];
 
@@ -148,6 +148,22 @@ vm_protect(uint64_t addr, uint64_t len, int prot)
 	}
 	flush_tlb(addr, len);
 	return err ? -ENOMEM : 0;
+}
+
+int
+vm_map_uncached(uint64_t addr, uint64_t len)
+{
+	int err = pt_map(&env, root, addr, addr, len,
+			 PTE_W | PTE_NX | PTE_PCD | PTE_PWT);
+
+	flush_tlb(addr, len);
+	return err ? -ENOMEM : 0;
+}
+
+uint64_t
+vm_root(void)
+{
+	return root;
 }
 
 uint64_t

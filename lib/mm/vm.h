@@ -38,6 +38,16 @@ void vm_free_pages(uint64_t addr, uint64_t npages);
  */
 int vm_protect(uint64_t addr, uint64_t len, int prot);
 
+/* Maps [addr, addr+len) (page aligned) read/write, no-execute, uncached:
+ * device registers such as the local APIC's. */
+int vm_map_uncached(uint64_t addr, uint64_t len);
+/* The physical address of the kernel's top-level page table (for CR3). */
+uint64_t vm_root(void);
+
+/* A free page of RAM below 1 MiB, reserved for good (the AP start-up
+ * trampoline), or 0 when there is none. */
+uint64_t memory_alloc_low_page(void);
+
 /* The highest RAM address + 1. */
 extern uint64_t vm_ram_top;
 

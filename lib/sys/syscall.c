@@ -50,6 +50,8 @@
 	X(SYS_rt_sigaction, sys_rt_sigaction) \
 	X(SYS_rt_sigprocmask, sys_rt_sigprocmask) \
 	X(SYS_sched_yield, sys_sched_yield) \
+	X(SYS_sched_getaffinity, sys_sched_getaffinity) \
+	X(SYS_getcpu, sys_getcpu) \
 	X(SYS_clock_gettime, sys_clock_gettime) \
 	X(SYS_clock_getres, sys_clock_getres) \
 	X(SYS_gettimeofday, sys_gettimeofday) \

@@ -53,6 +53,8 @@ long sys_tgkill(long tgid, long tid, long sig, long, long, long);
 long sys_rt_sigaction(long sig, long act, long old, long size, long, long);
 long sys_rt_sigprocmask(long how, long set, long old, long size, long, long);
 long sys_sched_yield(long, long, long, long, long, long);
+long sys_sched_getaffinity(long pid, long len, long mask, long, long, long);
+long sys_getcpu(long cpu, long node, long cache, long, long, long);
 
 long sys_clock_gettime(long clk, long ts, long, long, long, long);
 long sys_clock_getres(long clk, long ts, long, long, long, long);
