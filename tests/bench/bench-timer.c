@@ -21,7 +21,9 @@
  * killed at once.  Only the first MiB of output is searched.  The
  * command's output goes to
  * FILE (-o), or is discarded.  bench-timer itself exits 0 unless it could
- * not run the command at all.
+ * not run the command at all.  Stopped by SIGINT, SIGTERM or SIGHUP, it
+ * kills the command's process group first; if it dies any other way, the
+ * kernel kills the command (PR_SET_PDEATHSIG): no QEMU outlives it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -70,6 +73,21 @@ static void
 on_alarm(int sig)
 {
 	(void)sig;	/* only interrupts waitpid() */
+}
+
+static volatile pid_t child;
+
+/* SIGINT, SIGTERM, SIGHUP: stop the command, then die of the signal. */
+static void
+on_stop(int sig)
+{
+	if (child > 0) {
+		kill(-child, SIGKILL);
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static void
@@ -134,6 +152,12 @@ main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_alarm };	/* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
+	struct sigaction sa_stop = { .sa_handler = on_stop };
+	sigfillset(&sa_stop.sa_mask);
+	sigaction(SIGINT, &sa_stop, NULL);
+	sigaction(SIGTERM, &sa_stop, NULL);
+	sigaction(SIGHUP, &sa_stop, NULL);
+	pid_t parent = getpid();
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid_t pid = fork();
@@ -143,6 +167,12 @@ main(int argc, char **argv)
 	}
 	if (pid == 0) {
 		setpgid(0, 0);	/* so a timeout can kill everything it started */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);	/* bench-timer is gone already */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		int devnull = open("/dev/null", O_RDONLY);
 		if (devnull >= 0)
 			dup2(devnull, 0);
@@ -154,6 +184,7 @@ main(int argc, char **argv)
 		_exit(127);
 	}
 	setpgid(pid, pid);
+	child = pid;
 	close(p[1]);
 
 	int64_t limit = (int64_t)(timeout * 1e9);
@@ -165,7 +196,7 @@ main(int argc, char **argv)
 	for (;;) {
 		int64_t left = limit - since_start();
 		if (left <= 0) {
-			timed_out = 1;
+			timed_out = !stopped;
 			break;
 		}
 		struct pollfd pf = { .fd = p[0], .events = POLLIN };
@@ -208,9 +239,10 @@ main(int argc, char **argv)
 				mark = chunk_time(chunks, nchunks, (size_t)(at - keep));
 		}
 		for (int i = 0; i < nstop && !stopped; i++)
-			stopped = find_new(keep, old, kept, stop[i]) != NULL;
-		if (stopped)
-			break;
+			if (find_new(keep, old, kept, stop[i])) {
+				stopped = 1;
+				limit = now + 200000000 < limit ? now + 200000000 : limit;
+			}
 	}
 
 	/* Reap the command, still bounded by the time limit: SIGALRM

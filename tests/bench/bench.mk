@@ -1,13 +1,19 @@
-# make bench: measured ratios against baselines measured in the same run
-# (see tests/bench/run and doc/PERFORMANCE.md, which it rewrites).
+# make bench: Toro against the same programs in a Linux guest and against
+# floors and targets, measured in the same run (see tests/bench/run and
+# doc/PERFORMANCE.md, which it rewrites).
 #
 #   make bench                      every benchmark, 5 repetitions
 #   make bench BENCH=boot,size      a subset (modules tests/bench/NAME.sh)
 #   make bench BENCH_REPEAT=10
 #
-# Nothing here runs at `make all` or `make check` time.  The stopwatch and
-# the do-nothing guest are host programs, built with the build compiler and
-# the host assembler/linker.
+# The Linux guest needs Debian's kernel (linux-image-amd64): as root with
+# CI=true or BENCH_LINUX_INSTALL=yes, or when the user agrees at the
+# terminal, the harness installs it with apt-get; otherwise it says what to
+# install and leaves the Linux column empty.  Its uncompressed vmlinux is
+# cached in tests/bench/cache.  `make check` runs the harness once in its
+# fast mode (tests/bench/fast.test); nothing here runs at `make all` time.
+# The stopwatch and the do-nothing guest are host programs, built with the
+# build compiler and the host assembler/linker.
 
 BENCH =
 BENCH_REPEAT = 5
@@ -17,7 +23,8 @@ BENCH_LD = ld
 BENCH_FILES = \
 	tests/bench/run tests/bench/lib.sh tests/bench/format.awk \
 	tests/bench/size.sh tests/bench/boot.sh tests/bench/entry.sh tests/bench/mem.sh \
-	tests/bench/hello.c tests/bench/clock.c \
+	tests/bench/micro.sh tests/bench/hello.c tests/bench/clock.c tests/bench/micro.c \
+	tests/bench/linux-init.c tests/bench/linux-guest.md tests/bench/fast.test \
 	tests/bench/bench-timer.c tests/bench/floor.s tests/bench/floor.ld
 EXTRA_DIST += $(BENCH_FILES) doc/PERFORMANCE.md
 
@@ -33,13 +40,18 @@ tests/bench/floor.elf: $(srcdir)/tests/bench/floor.s $(srcdir)/tests/bench/floor
 	$(BENCH_LD) -m elf_x86_64 -T $(srcdir)/tests/bench/floor.ld -o $@ tests/bench/floor.o && \
 	rm -f tests/bench/floor.o
 
-CLEANFILES += tests/bench/bench-timer tests/bench/floor.elf tests/bench/floor.o
+CLEANFILES += tests/bench/bench-timer tests/bench/floor.elf tests/bench/floor.o \
+	tests/bench/cache/vmlinux-* tests/bench/cache/*.tmp
+# tests/bench/fast.test (make check) boots with these.
+check_SCRIPTS += tests/bench/bench-timer tests/bench/floor.elf
 
 bench: all tests/bench/bench-timer tests/bench/floor.elf
 	@TORO_GCC='$(abs_builddir)/tests/x86_64-toro-gcc' QEMU='$(QEMU)' TORO_VERSION='$(PACKAGE_VERSION)' \
 	STRIP='$(STRIP)' GRUB_MKRESCUE='$(GRUB_MKRESCUE)' \
 	BENCH_TIMER='$(abs_builddir)/tests/bench/bench-timer' \
 	BENCH_FLOOR='$(abs_builddir)/tests/bench/floor.elf' \
+	BENCH_CACHE='$(abs_builddir)/tests/bench/cache' \
+	MUSL_GCC='$(MUSL_GCC)' MUSL_LIBDIR='$(MUSL_LIBDIR)' CC='$(CC)' \
 	$(SHELL) $(srcdir)/tests/bench/run --repeat '$(BENCH_REPEAT)' \
 	  --output '$(srcdir)/doc/PERFORMANCE.md' \
 	  --from-make \

@@ -3,25 +3,44 @@
 #   BENCH_SRCDIR  the tests/bench source directory
 #   BENCH_TMP     a scratch directory for this module (removed afterwards)
 #   BENCH_REPEAT  repetitions per measurement
+#   BENCH_FAST    "yes" in the fast mode of `make check` (tests/bench/fast.test):
+#                 fewer machine types, tiny sizes, coarse searches
 #   BENCH_TIMER   the stopwatch (bench-timer.c), BENCH_FLOOR the do-nothing image
 #   TORO_GCC      x86_64-toro-gcc over the build tree
 #   QEMU, STRIP, GRUB_MKRESCUE
+#   MUSL_GCC (or CC and MUSL_LIBDIR): the Linux guest's compiler
+#   BENCH_LINUX_*  the Linux guest, set up by bench_linux_setup (below)
 #
 # A module prints, on standard output, lines of tab-separated fields:
-#   row    NAME UNIT BETTER TORO_MIN TORO_MED TORO_MAX REPS BASE_MIN BASE_MED BASE_MAX BASE_REPS NOTE
+#   row    NAME UNIT BETTER TORO(MIN MED MAX N) LINUX(MIN MED MAX N)
+#          REFKIND REF(MIN MED MAX N) NOTE
 #   about  TEXT            (a paragraph explaining the module's rows)
 #   cmd    LABEL COMMAND   (a command line used, shown under the table)
-# BETTER is "lower" or "higher"; "-" marks an empty field.  Progress and
-# diagnostics go to standard error.
+# BETTER is "lower" or "higher"; REFKIND is "floor" (a measured do-nothing
+# baseline), "target" (a fixed goal) or "-"; "-" marks an empty field.
+# Progress and diagnostics go to standard error.
 
 set -u
 
-# The flags of every boot: toro-run's (without its second serial port,
-# which carries the exit status to a file).
+# The flags of every boot, Toro's and the Linux guest's: toro-run's
+# (without its second serial port, which carries the exit status to a
+# file).
 BENCH_QEMU_FLAGS="-accel tcg -nodefaults -no-user-config -display none -no-reboot -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04"
 : "${BENCH_MICROVM:=microvm}"	# toro-run's default machine
-: "${BENCH_RAM:=64M}"		# toro-run's default -m
+# toro-run's default is 64M, but the Linux guest needs about 84 MiB (its
+# vmlinux alone occupies 16-74 MiB of physical memory), and both systems
+# get the same -m.
+: "${BENCH_RAM:=128M}"
 : "${BENCH_BOOT_TIMEOUT:=30}"	# seconds for one boot
+: "${BENCH_FAST:=}"
+
+# The Linux guest's kernel command line, less tsc_early_khz (which depends
+# on the run: the host's TSC, or 1 GHz under -icount shift=0) and the
+# program's arguments.  Why each option is there, and which were tried
+# and left out: tests/bench/linux-guest.md (in doc/PERFORMANCE.md).
+BENCH_LINUX_APPEND="console=ttyS0 quiet panic=-1 cryptomgr.notests tsc=reliable no_timer_check"
+BENCH_LINUX_PACKAGES="linux-image-amd64 xz-utils"
+BENCH_LINUX_APT="apt-get install -y --no-install-recommends $BENCH_LINUX_PACKAGES"
 
 bench_log() { echo "bench: $*" >&2; }
 
@@ -29,6 +48,8 @@ bench_die() {
 	echo "bench: error: $*" >&2
 	exit 1
 }
+
+bench_fast() { [ "$BENCH_FAST" = yes ]; }
 
 # stats VALUE... -> "MIN MEDIAN MAX COUNT", printed with as many decimals
 # as the most precise input.
@@ -43,18 +64,28 @@ bench_stats() {
 		}'
 }
 
-# bench_row NAME UNIT BETTER "TORO VALUES" "BASELINE VALUES" NOTE
-# Either value list may be "-" (none).  A baseline given as "=N" is a fixed
-# target rather than a measurement (shown as such, 0 repetitions).
-bench_row() {
-	if [ "$4" = - ]; then t="- - - 0"; else t=$(bench_stats $4); fi
-	case $5 in
-	-) b="- - - 0" ;;
-	=*) b="${5#=} ${5#=} ${5#=} 0" ;;
-	*) b=$(bench_stats $5) ;;
+# values_stats VALUES -> stats, or "- - - 0" for "-" or nothing.
+bench_values_stats() {
+	case ${1:--} in
+	-) echo "- - - 0" ;;
+	*) bench_stats $1 ;;
 	esac
-	set -- "$1" "$2" "$3" $t $b "$6"
-	printf 'row\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@"
+}
+
+# bench_row NAME UNIT BETTER "TORO VALUES" "LINUX VALUES" "REFERENCE" NOTE
+# A value list may be "-" (none).  REFERENCE is "-", "=N" for a fixed
+# target, or "floor:VALUES" for a do-nothing baseline measured in the run.
+bench_row() {
+	t=$(bench_values_stats "$4")
+	l=$(bench_values_stats "$5")
+	case $6 in
+	-) r="- - - - 0" ;;
+	=*) r="target ${6#=} ${6#=} ${6#=} 0" ;;
+	floor:*) r="floor $(bench_values_stats "${6#floor:}")" ;;
+	*) bench_die "bench_row: bad reference \"$6\"" ;;
+	esac
+	set -- "$1" "$2" "$3" $t $l $r "$7"
+	printf 'row\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@"
 }
 
 bench_about() { printf 'about\t%s\n' "$*"; }
@@ -67,31 +98,25 @@ bench_min() { bench_stats "$@" | cut -d' ' -f1; }
 # ns_to_ms NS -> milliseconds with 2 decimals.
 ns_to_ms() { awk -v n="$1" 'BEGIN { printf "%.2f\n", n / 1e6 }'; }
 
-# bench_image NAME -> path of tests/bench/NAME.c built into a Toro image
-# (once per module), the way an application is built.
+# bench_image NAME [pvh] -> path of tests/bench/NAME.c built into a Toro
+# image (once per module), the way an application is built.  With "pvh",
+# without a usable multiboot1 header (toro_multiboot1_magic=0), so that
+# QEMU -kernel boots it through PVH: it prefers multiboot1 when it can.
 bench_image() {
-	img=$BENCH_TMP/$1.elf
+	if [ "${2:-}" = pvh ]; then
+		img=$BENCH_TMP/$1.pvh.elf
+		set -- "$1" -Wl,--defsym=toro_multiboot1_magic=0
+	else
+		img=$BENCH_TMP/$1.elf
+		set -- "$1"
+	fi
 	if [ ! -f "$img" ]; then
-		timeout 120 "$TORO_GCC" -O2 "$BENCH_SRCDIR/$1.c" -o "$img" >&2 ||
-			bench_die "cannot build $1.c with $TORO_GCC"
+		n=$1
+		shift
+		timeout 120 "$TORO_GCC" -O2 "$BENCH_SRCDIR/$n.c" "$@" -o "$img" >&2 ||
+			bench_die "cannot build $n.c with $TORO_GCC"
 	fi
 	echo "$img"
-}
-
-# bench_pvh_copy IMAGE -> path of a copy whose multiboot1 header magic is
-# zeroed, so that QEMU -kernel boots it through PVH.
-bench_pvh_copy() {
-	out=${1%.elf}.pvh.elf
-	if [ ! -f "$out" ]; then
-		# The header is 4-byte aligned within the first 8 KiB.
-		off=$(od -A d -t x4 -w4 -v -N 8192 "$1" | awk '$2 == "1badb002" { print $1 + 0; exit }')
-		cp "$1" "$out"
-		if [ -n "$off" ]; then
-			printf '\0\0\0\0' | dd of="$out" bs=1 seek="$off" conv=notrunc 2>/dev/null ||
-				bench_die "cannot patch $out"
-		fi
-	fi
-	echo "$out"
 }
 
 # bench_iso IMAGE ISO: a GRUB ISO that boots IMAGE through multiboot2 at
@@ -117,11 +142,210 @@ bench_iso() {
 
 # bench_boot OUTFILE MARKER TIMEOUT QEMU-ARGS... -> "first_ns marker_ns
 # exit_ns status bytes" (see bench-timer.c); the guest's serial output goes
-# to OUTFILE.  A kernel panic or fatal exception stops QEMU at once
-# (status 126; QEMU itself only exits with 0, 1 or an odd status).
+# to OUTFILE.  A kernel panic or fatal exception (Toro's or Linux's) stops
+# QEMU at once (status 126; QEMU itself only exits with 0, 1 or an odd
+# status).
 bench_boot() {
 	o=$1 m=$2 t=$3
 	shift 3
-	"$BENCH_TIMER" -t "$t" -m "$m" -k "toro: panic" -k "toro: fatal" -o "$o" -- \
+	"$BENCH_TIMER" -t "$t" -m "$m" -k "toro: panic" -k "toro: fatal" -k "Kernel panic" -o "$o" -- \
 		"$QEMU" $BENCH_QEMU_FLAGS "$@"
 }
+
+# ------------------------------------------------------------ Linux guest
+# The same C program in a Linux guest: Debian's kernel (linux-image-amd64)
+# and an initramfs holding only the program, built with musl-gcc -static
+# plus linux-init.c, as /init.
+
+# bench_linux_setup: finds the kernel (installing it when allowed), caches
+# its uncompressed vmlinux and exports
+#   BENCH_LINUX_KERNEL   the packaged kernel (a bzImage: /boot/vmlinuz-*)
+#   BENCH_LINUX_BOOT     what QEMU -kernel boots: the cached vmlinux (PVH),
+#                        or the bzImage when that cannot be extracted
+#   BENCH_LINUX_RELEASE  e.g. "6.1.0-56-amd64 (Debian package 6.1.192-2)"
+#   BENCH_TSC_KHZ        the host's TSC frequency, for tsc_early_khz
+# or, when the Linux guest cannot run here, BENCH_LINUX_WHY (a message
+# saying what to install).  Called once by tests/bench/run.  The
+# environment may name the kernel (BENCH_LINUX_KERNEL) or allow the
+# install (BENCH_LINUX_INSTALL=yes; CI=true does too, as root).
+bench_linux_setup() {
+	BENCH_LINUX_WHY= BENCH_LINUX_BOOT= BENCH_LINUX_RELEASE=
+	: "${BENCH_LINUX_KERNEL:=}" "${BENCH_CACHE:=${TMPDIR:-/tmp}}"
+	export BENCH_LINUX_WHY BENCH_LINUX_BOOT BENCH_LINUX_RELEASE BENCH_LINUX_KERNEL BENCH_TSC_KHZ
+	if ! bench_linux_cc_ok; then
+		BENCH_LINUX_WHY="no musl-gcc to build the Linux guest's programs: install musl-tools"
+		return 1
+	fi
+	[ -n "$BENCH_LINUX_KERNEL" ] || BENCH_LINUX_KERNEL=$(bench_linux_find_kernel)
+	if [ -z "$BENCH_LINUX_KERNEL" ]; then
+		bench_linux_install && BENCH_LINUX_KERNEL=$(bench_linux_find_kernel)
+		if [ -z "$BENCH_LINUX_KERNEL" ]; then
+			BENCH_LINUX_WHY="no Linux kernel in /boot: install Debian's with \`$BENCH_LINUX_APT\` as root (with CI=true or BENCH_LINUX_INSTALL=yes the harness does it), or set BENCH_LINUX_KERNEL=/path/to/vmlinuz"
+			return 1
+		fi
+	fi
+	[ -r "$BENCH_LINUX_KERNEL" ] || {
+		BENCH_LINUX_WHY="cannot read the Linux kernel $BENCH_LINUX_KERNEL"
+		return 1
+	}
+	rel=${BENCH_LINUX_KERNEL##*/vmlinuz-}
+	BENCH_LINUX_RELEASE=$rel
+	pkgver=$(dpkg-query -W -f '${Version}' "linux-image-$rel" 2>/dev/null) &&
+		BENCH_LINUX_RELEASE="$rel (Debian package linux-image-$rel $pkgver)"
+	BENCH_LINUX_BOOT=$(bench_linux_vmlinux "$BENCH_LINUX_KERNEL") || BENCH_LINUX_BOOT=$BENCH_LINUX_KERNEL
+	BENCH_TSC_KHZ=$(bench_tsc_khz)
+	return 0
+}
+
+bench_linux_find_kernel() {
+	ls -1 "${BENCH_LINUX_BOOTDIR:-/boot}"/vmlinuz-* 2>/dev/null | sort -V | tail -n 1
+}
+
+bench_linux_cc_ok() {
+	if [ -n "${MUSL_GCC:-}" ]; then
+		command -v "$MUSL_GCC" >/dev/null 2>&1
+	else
+		[ -n "${MUSL_LIBDIR:-}" ] && [ -f "$MUSL_LIBDIR/musl-gcc.specs" ]
+	fi
+}
+
+# Installs the kernel package through apt, only as root and only when CI
+# is true, BENCH_LINUX_INSTALL=yes or the user says so at a terminal.
+bench_linux_install() {
+	[ "$(id -u)" -eq 0 ] || return 1
+	if [ "${CI:-}" != true ] && [ "${BENCH_LINUX_INSTALL:-}" != yes ]; then
+		[ -t 0 ] && [ -t 2 ] || return 1
+		printf 'bench: the Linux-guest baseline needs Debian'"'"'s kernel. Run `%s` now? [y/N] ' "$BENCH_LINUX_APT" >&2
+		read -r answer || return 1
+		case $answer in [yY]*) ;; *) return 1 ;; esac
+	fi
+	bench_log "installing the Linux guest's kernel: $BENCH_LINUX_APT"
+	DEBIAN_FRONTEND=noninteractive timeout 900 $BENCH_LINUX_APT >&2 ||
+		{ DEBIAN_FRONTEND=noninteractive timeout 300 apt-get update >&2 &&
+		  DEBIAN_FRONTEND=noninteractive timeout 900 $BENCH_LINUX_APT >&2; }
+}
+
+# bench_linux_vmlinux BZIMAGE -> the cached uncompressed vmlinux, extracted
+# the way the kernel's scripts/extract-vmlinux does (find the XZ stream in
+# the bzImage, decompress it) if it carries a PVH note (XEN_ELFNOTE_PHYS32_ENTRY,
+# type 18): QEMU -kernel then boots it without decompressing under TCG.
+bench_linux_vmlinux() {
+	cached=$BENCH_CACHE/vmlinux-${1##*/vmlinuz-}
+	if [ -f "$cached" ] && [ ! "$1" -nt "$cached" ]; then
+		echo "$cached"
+		return 0
+	fi
+	mkdir -p "$BENCH_CACHE" || return 1
+	command -v xz >/dev/null 2>&1 || { bench_log "no xz (xz-utils): booting the compressed kernel"; return 1; }
+	for off in $(LC_ALL=C grep -abo "$(printf '\3757zXZ')" "$1" | cut -d: -f1 | head -n 8); do
+		tail -c +$((off + 1)) "$1" | xz -dc --single-stream > "$cached.tmp" 2>/dev/null || continue
+		if LC_ALL=C readelf -nW "$cached.tmp" 2>/dev/null | grep -Eq 'Xen.*(0x00000012|PHYS32)'; then
+			mv "$cached.tmp" "$cached" && echo "$cached" && return 0
+		fi
+	done
+	rm -f "$cached.tmp"
+	bench_log "found no uncompressed vmlinux with a PVH note in $1: booting the bzImage (slower)"
+	return 1
+}
+
+# The host's TSC frequency in kHz: the guest's TSC runs at the host's under
+# TCG, and the kernel's own calibration can hang there.
+bench_tsc_khz() {
+	khz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p' | tail -n 1)
+	[ -n "$khz" ] || khz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Detected \([0-9.]*\) MHz TSC.*/\1/p' | tail -n 1)
+	[ -n "$khz" ] || khz=$(sed -n 's/^cpu MHz[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)
+	awk -v m="${khz:-0}" 'BEGIN { printf "%d\n", m * 1000 }'
+}
+
+bench_linux_ok() { [ -n "${BENCH_LINUX_BOOT:-}" ]; }
+
+# The end of the booted vmlinux's segments in physical memory, in KiB
+# rounded up to a MiB: with less RAM it cannot even be loaded.  64 MiB
+# for a bzImage.
+bench_linux_load_end_kib() {
+	LC_ALL=C readelf -lW "$BENCH_LINUX_BOOT" 2>/dev/null | awk '
+		function hex(s,   i, n) {
+			n = 0; s = tolower(substr(s, 3))
+			for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+			return n
+		}
+		$1 == "LOAD" { e = hex($4) + hex($6); if (e > end) end = e }
+		END { mib = end ? int((end + 1048575) / 1048576) : 64; print mib * 1024 }'
+}
+
+# bench_linux_image NAME -> path of an initramfs (newc cpio, uncompressed)
+# whose /init is tests/bench/NAME.c built with musl-gcc -static -O2 and
+# linux-init.c; the static /init is beside it as NAME.linux.
+bench_linux_image() {
+	bin=$BENCH_TMP/$1.linux
+	cpio=$BENCH_TMP/$1.cpio
+	if [ ! -f "$cpio" ]; then
+		if [ -n "${MUSL_GCC:-}" ]; then
+			set -- "$1" "$MUSL_GCC"
+		else
+			set -- "$1" "${CC:-cc}" -specs="$MUSL_LIBDIR/musl-gcc.specs"
+		fi
+		n=$1
+		shift
+		timeout 120 "$@" -static -O2 "$BENCH_SRCDIR/$n.c" "$BENCH_SRCDIR/linux-init.c" -o "$bin" >&2 ||
+			bench_die "cannot build $n.c for the Linux guest with $*"
+		bench_cpio "$bin" > "$cpio" || bench_die "cannot write $cpio"
+	fi
+	echo "$cpio"
+}
+
+# bench_cpio INIT: an initramfs (newc cpio) holding /dev, /dev/console
+# (the kernel opens it for /init's standard streams) and INIT as /init.
+bench_cpio() {
+	cpio_ino=0
+	bench_cpio_entry dev 040755 0 0 &&
+	bench_cpio_entry dev/console 020600 5 1 &&
+	bench_cpio_entry init 0100755 0 0 "$1" &&
+	bench_cpio_entry 'TRAILER!!!' 0 0 0
+}
+
+# bench_cpio_entry NAME MODE RDEV-MAJOR RDEV-MINOR [FILE]: one newc record
+# (a 110-byte ASCII header, the name, the data, each padded to 4 bytes).
+bench_cpio_entry() {
+	size=0
+	[ -n "${5:-}" ] && size=$(wc -c < "$5" | tr -d ' ')
+	namesize=$((${#1} + 1))
+	cpio_ino=$((cpio_ino + 1))
+	printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%s\0' \
+		$cpio_ino $(($2)) 0 0 1 0 "$size" 0 0 "$3" "$4" $namesize 0 "$1" &&
+	head -c $(((4 - (110 + namesize) % 4) % 4)) /dev/zero || return 1
+	if [ -n "${5:-}" ]; then
+		cat "$5" && head -c $(((4 - size % 4) % 4)) /dev/zero
+	fi
+}
+
+# bench_linux_boot OUTFILE MARKER TIMEOUT CPIO KHZ "QEMU ARGS" [PROGRAM ARG...]
+# Like bench_boot, for the Linux guest: QEMU ARGS (split on spaces) name
+# the machine, -m and so on; KHZ is the TSC frequency for tsc_early_khz.
+bench_linux_boot() {
+	o=$1 m=$2 t=$3 c=$4 k=$5 q=$6
+	shift 6
+	bench_boot "$o" "$m" "$t" $q -kernel "$BENCH_LINUX_BOOT" -initrd "$c" \
+		-append "$(bench_linux_append "$k" "$@")"
+}
+
+# bench_linux_append KHZ [PROGRAM ARG...] -> the kernel command line.
+bench_linux_append() {
+	k=$1
+	shift
+	a=$BENCH_LINUX_APPEND
+	[ "${k:-0}" -gt 0 ] && a="$a tsc_early_khz=$k"	# 0: the host's is unknown
+	[ $# -eq 0 ] || a="$a -- $*"
+	echo "$a"
+}
+
+# bench_linux_cmd LABEL CPIO KHZ "QEMU ARGS" [PROGRAM ARG...]: a cmd line
+# for the Linux guest's boots.
+bench_linux_cmd() {
+	l=$1 c=$2 k=$3 q=$4
+	shift 4
+	bench_cmd "$l" "$QEMU $BENCH_QEMU_FLAGS $q -kernel $BENCH_LINUX_BOOT -initrd $c -append '$(bench_linux_append "$k" "$@")'"
+}
+
+# Why a Linux column is empty, for a row's note.
+bench_linux_missing() { echo "Linux guest not measured: ${BENCH_LINUX_WHY:-unavailable}"; }
