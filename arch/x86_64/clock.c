@@ -1,16 +1,19 @@
 /*
- * TSC calibration and the CMOS real-time clock.  Calibration is lazy: a
- * program that never asks the time never pays for it (the PIT path waits
- * 10 ms), which keeps boot fast.
+ * TSC calibration, the local APIC timer that sleeps halt on, and the CMOS
+ * real-time clock.  Calibration is lazy: a program that never asks the
+ * time never pays for it (the PIT path waits 10 ms, the APIC timer's 2 ms
+ * on the first sleep), which keeps boot fast.  Scheduling timers for
+ * threads is not here: this is one CPU waiting for one deadline.
  */
 #include "arch/x86_64/clock.h"
 
 #include <stdbool.h>
 
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/io.h"
 #include "lib/kernel/printk.h"
 
-static uint64_t hz;
+static uint64_t hz;	/* TSC ticks per second, once calibrated */
 
 static uint64_t
 tsc_hz_from_cpuid(void)
@@ -70,7 +73,7 @@ pit0_count(void)
 /*
  * Counts TSC ticks while PIT channel 0 counts 10 ms, reading its latched
  * count: only ports 0x40-0x43, which microvm has.  Channel 0 is free to
- * reprogram: the kernel takes no timer interrupts.
+ * reprogram: the PICs are masked and sleeps use the local APIC timer.
  */
 static uint64_t
 tsc_hz_from_pit0(void)
@@ -111,6 +114,153 @@ tsc_hz(void)
 	}
 	return hz;
 }
+
+/* ------------------------------------------------- the local APIC timer */
+
+#define LAPIC_LVT_TIMER		0x320
+#define LAPIC_TIMER_INIT	0x380
+#define LAPIC_TIMER_CURRENT	0x390
+#define LAPIC_TIMER_DIVIDE	0x3E0
+#define LVT_MASKED		(1 << 16)
+#define LVT_TSC_DEADLINE	(2 << 17)
+#define TIMER_DIVIDE_BY_1	0x0B
+#define MSR_TSC_DEADLINE	0x6E0
+
+static int tsc_deadline = -1;	/* CPUID.1:ECX[24], once known */
+static uint64_t apic_hz;	/* one-shot count rate at divide 1; 1 = broken */
+
+static bool
+has_tsc_deadline(void)
+{
+	if (tsc_deadline < 0) {
+		uint32_t r[4];
+
+		cpuid(1, 0, r);
+		tsc_deadline = (r[2] >> 24) & 1;
+		pr_debug("timer: local APIC, %s mode\n",
+			 tsc_deadline ? "TSC-deadline" : "one-shot");
+	}
+	return tsc_deadline;
+}
+
+/*
+ * Reads the TSC and the timer's current count together; the TSC is the
+ * middle of the two around the count, the distance is how much to trust it.
+ */
+static uint32_t
+apic_count_at(uint64_t *tsc, uint64_t *spread)
+{
+	uint64_t a = rdtsc();
+	uint32_t c = lapic_read(LAPIC_TIMER_CURRENT);
+	uint64_t b = rdtsc();
+
+	*tsc = a + (b - a) / 2;
+	*spread = b - a;
+	return c;
+}
+
+/*
+ * The one-shot timer's rate against the TSC, over a 2 ms window (tried
+ * again if the vCPU was descheduled in the middle of a read).  Sleeps
+ * aim a little short and re-arm, so an error of a percent costs a wake-up,
+ * not a late return.
+ */
+static uint64_t
+apic_timer_hz(void)
+{
+	uint64_t hz_now = __atomic_load_n(&apic_hz, __ATOMIC_RELAXED);
+
+	if (hz_now)
+		return hz_now;
+	uint64_t window = tsc_hz() / 500, t0, t1, s0, s1;
+	uint32_t c0 = 0, c1 = 0;
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LAPIC_TIMER_VECTOR);
+	lapic_write(LAPIC_TIMER_DIVIDE, TIMER_DIVIDE_BY_1);
+	for (int tries = 0; tries < 5; tries++) {
+		lapic_write(LAPIC_TIMER_INIT, 0xFFFFFFFF);
+		c0 = apic_count_at(&t0, &s0);
+		while (rdtsc() - t0 < window)
+			__asm__ volatile("pause");
+		c1 = apic_count_at(&t1, &s1);
+		if ((s0 + s1) * 100 < window)
+			break;
+	}
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	hz_now = c1 < c0 && t1 > t0 ?
+		(uint64_t)((unsigned __int128)(c0 - c1) * tsc_hz() / (t1 - t0)) : 0;
+	if (!hz_now) {
+		pr_warn("timer: the local APIC timer does not count; sleeps "
+			"will spin\n");
+		hz_now = 1;
+	}
+	pr_debug("timer: local APIC timer %llu kHz\n",
+		 (unsigned long long)(hz_now / 1000));
+	__atomic_store_n(&apic_hz, hz_now, __ATOMIC_RELAXED);
+	return hz_now;
+}
+
+/* Arms this CPU's timer to fire at (or, one-shot, a little before) deadline. */
+static void
+timer_arm(uint64_t deadline, uint64_t now)
+{
+	if (has_tsc_deadline()) {
+		lapic_write(LAPIC_LVT_TIMER, LVT_TSC_DEADLINE | LAPIC_TIMER_VECTOR);
+		/* The SDM asks for this between the LVT write and the MSR. */
+		__asm__ volatile("mfence" ::: "memory");
+		wrmsr(MSR_TSC_DEADLINE, deadline);
+		return;
+	}
+	/* 63/64 of the way: a rate measured a little high wakes early. */
+	unsigned __int128 count = (unsigned __int128)(deadline - now) * apic_hz /
+				  tsc_hz() * 63 / 64;
+	if (count == 0)
+		count = 1;
+	if (count > 0xFFFFFFFF)
+		count = 0xFFFFFFFF;
+	lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR);	/* one-shot */
+	lapic_write(LAPIC_TIMER_DIVIDE, TIMER_DIVIDE_BY_1);
+	lapic_write(LAPIC_TIMER_INIT, (uint32_t)count);
+}
+
+static void
+timer_disarm(void)
+{
+	if (has_tsc_deadline())
+		wrmsr(MSR_TSC_DEADLINE, 0);
+	else
+		lapic_write(LAPIC_TIMER_INIT, 0);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LAPIC_TIMER_VECTOR);
+}
+
+/*
+ * Halts this CPU until the TSC reaches deadline.  Interrupts are on only
+ * inside "sti; hlt": STI takes effect after the next instruction, so a
+ * timer that fires between arming and halting is held pending and ends
+ * the HLT at once instead of being lost.  Whatever woke the CPU (the
+ * timer, whose handler only sends EOI, or anything else), the TSC decides
+ * whether to halt again.  Without a usable local APIC it spins.
+ */
+void
+timer_sleep_until(uint64_t deadline)
+{
+	bool halt = lapic_present() && (has_tsc_deadline() || apic_timer_hz() > 1);
+
+	for (;;) {
+		uint64_t now = rdtsc();
+		if ((int64_t)(now - deadline) >= 0)
+			break;
+		if (!halt) {
+			__asm__ volatile("pause");
+			continue;
+		}
+		timer_arm(deadline, now);
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	}
+	if (halt)
+		timer_disarm();
+}
+
+/* ------------------------------------------------------ the CMOS clock */
 
 static uint8_t
 cmos(uint8_t reg)

@@ -75,9 +75,16 @@ void smp_init(unsigned max);
 /* Online CPUs: their number and a mask of their indices. */
 unsigned smp_online_count(void);
 uint64_t smp_online_mask(void);
-/* Local APIC (smp.c): end of interrupt, when the APIC is mapped. */
+/*
+ * Local APIC (smp.c): end of interrupt, when the APIC is mapped.  The
+ * registers are reachable once smp_init() has mapped it (lapic_present()).
+ */
 #define LAPIC_SPURIOUS_VECTOR	0xFF
+#define LAPIC_TIMER_VECTOR	0xF0	/* the local APIC timer (clock.c) */
 void lapic_eoi(void);
+bool lapic_present(void);
+uint32_t lapic_read(unsigned reg);
+void lapic_write(unsigned reg, uint32_t v);
 /* Stops the machine with the exit status (see poweroff.c). */
 __attribute__((noreturn)) void arch_poweroff(int status);
 

@@ -111,10 +111,11 @@ trap_entry_table:
 	.endr
 
 	/*
-	 * Vectors 32-255: nothing is wired to them yet, but an application
-	 * processor idles with interrupts on, so a stray or spurious one must
-	 * land somewhere harmless.  irq_unexpected() counts it; the stub keeps
-	 * every register the interrupted code had.
+	 * Vectors 32-255: the local APIC timer wakes sleeps, and an
+	 * application processor idles with interrupts on, so a stray or
+	 * spurious one must land somewhere harmless.  irq_dispatch() sends
+	 * EOI or counts it; the stub keeps every register the interrupted
+	 * code had (kernel C code never touches SSE, so neither do they).
 	 */
 	.altmacro
 .macro IRQ_STUB vec
@@ -145,7 +146,7 @@ irq_common:
 	pushq %r11
 	movq 9*8(%rsp), %rdi		/* vector */
 	subq $8, %rsp
-	call irq_unexpected
+	call irq_dispatch
 	addq $8, %rsp
 	popq %r11
 	popq %r10

@@ -5,7 +5,8 @@
  * sends it through the real-mode trampoline (trampoline.S) to ap_main().
  * APs then report in and halt with interrupts on: nothing runs on them
  * yet, and a halted CPU costs the host nothing.  Scheduling work onto them
- * (and waking them with IPIs) is not here.
+ * (and waking them with IPIs) is not here.  The local APIC's registers are
+ * reached through lapic_read()/lapic_write(); its timer lives in clock.c.
  */
 #include "arch/x86_64/cpu.h"
 
@@ -54,13 +55,19 @@ static struct fw_cpus fw;
 
 void ap_main(struct ap_boot *b);
 
-static uint32_t
+bool
+lapic_present(void)
+{
+	return lapic != NULL;
+}
+
+uint32_t
 lapic_read(unsigned reg)
 {
 	return lapic[reg / 4];
 }
 
-static void
+void
 lapic_write(unsigned reg, uint32_t v)
 {
 	lapic[reg / 4] = v;

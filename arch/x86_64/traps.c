@@ -102,17 +102,22 @@ trap_dispatch(struct trap_frame *f)
 }
 
 /*
- * Vectors 32-255 (entry.S): no device interrupt is enabled yet, so one of
- * these is either the local APIC's spurious vector (0xFF, which takes no
- * EOI) or a stray.  Count it, say so once, acknowledge it and carry on.
+ * Vectors 32-255 (entry.S).  The local APIC timer (clock.c) only wakes a
+ * halted CPU: its handler sends EOI and returns, and the sleeper looks at
+ * the TSC.  The spurious vector (0xFF) takes no EOI.  Anything else is a
+ * stray: count it, say so once, acknowledge it and carry on.
  */
 static unsigned long irq_strays;
 
-void irq_unexpected(uint64_t vector);
+void irq_dispatch(uint64_t vector);
 
 void
-irq_unexpected(uint64_t vector)
+irq_dispatch(uint64_t vector)
 {
+	if (vector == LAPIC_TIMER_VECTOR) {
+		lapic_eoi();
+		return;
+	}
 	if (vector == LAPIC_SPURIOUS_VECTOR)
 		return;
 	if (__atomic_fetch_add(&irq_strays, 1, __ATOMIC_RELAXED) == 0)

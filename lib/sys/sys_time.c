@@ -1,8 +1,8 @@
 /*
  * Clocks and sleeps.  CLOCK_MONOTONIC counts TSC ticks since boot;
  * CLOCK_REALTIME adds the CMOS RTC reading taken the first time it is asked.
- * Sleeps wait on the TSC: there are no timer interrupts yet, so a sleeping
- * program keeps its CPU busy until it wakes.
+ * Sleeps halt the CPU until its local APIC timer fires (arch clock.c), and
+ * check the clock they sleep on each time they wake.
  */
 #include <errno.h>
 #include <sys/time.h>
@@ -111,6 +111,15 @@ sys_time(long tp, long a1, long a2, long a3, long a4, long a5)
 	return ts.tv_sec;
 }
 
+/* TSC ticks for ns nanoseconds, rounded up, at most 2^62. */
+static uint64_t
+ticks_of(uint64_t ns)
+{
+	unsigned __int128 t = ((unsigned __int128)ns * tsc_hz() + NSEC - 1) / NSEC;
+
+	return t > (1ULL << 62) ? 1ULL << 62 : (uint64_t)t;
+}
+
 static long
 sleep_until(long clk, uint64_t deadline_ns)
 {
@@ -118,9 +127,10 @@ sleep_until(long clk, uint64_t deadline_ns)
 
 	for (;;) {
 		clock_now(clk, &now);
-		if ((uint64_t)now.tv_sec * NSEC + (uint64_t)now.tv_nsec >= deadline_ns)
+		uint64_t ns = (uint64_t)now.tv_sec * NSEC + (uint64_t)now.tv_nsec;
+		if (ns >= deadline_ns)
 			return 0;
-		__asm__ volatile("pause");
+		timer_sleep_until(rdtsc() + ticks_of(deadline_ns - ns));
 	}
 }
 
@@ -137,7 +147,9 @@ do_sleep(long clk, int flags, long reqp, long remp)
 		return -EINVAL;
 	if (clock_now(clk, &now))
 		return -EINVAL;
-	uint64_t want = (uint64_t)req->tv_sec * NSEC + (uint64_t)req->tv_nsec;
+	/* Past 2^62 ns (146 years) the sum could wrap: clamp; it never ends. */
+	uint64_t want = (uint64_t)req->tv_sec > (1ULL << 62) / NSEC ? 1ULL << 62 :
+			(uint64_t)req->tv_sec * NSEC + (uint64_t)req->tv_nsec;
 	if (!(flags & TIMER_ABSTIME))
 		want += (uint64_t)now.tv_sec * NSEC + (uint64_t)now.tv_nsec;
 	return sleep_until(clk, want);
