@@ -12,16 +12,14 @@
 #include "arch/x86_64/layout.h"
 
 .macro TRAP_NOERR vec
-	.globl trap_entry_\vec
-trap_entry_\vec:
+.Ltrap_entry_\vec:
 	pushq $0
 	pushq $\vec
 	jmp trap_common
 .endm
 
 .macro TRAP_ERR vec
-	.globl trap_entry_\vec
-trap_entry_\vec:
+.Ltrap_entry_\vec:
 	pushq $\vec
 	jmp trap_common
 .endm
@@ -107,7 +105,7 @@ trap_common:
 	.globl trap_entry_table
 trap_entry_table:
 	.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	.quad trap_entry_\v
+	.quad .Ltrap_entry_\v
 	.endr
 
 	/*
@@ -117,19 +115,21 @@ trap_entry_table:
 	 * EOI or counts it; the stub keeps every register the interrupted
 	 * code had (kernel C code never touches SSE, so neither do they).
 	 */
-	.altmacro
-.macro IRQ_STUB vec
-irq_entry_\vec:
-	pushq $\vec
-	jmp irq_common
-.endm
-.macro IRQ_PTR vec
-	.quad irq_entry_\vec
-.endm
+	/*
+	 * One 8-byte stub per vector, at irq_stubs + 8 * (vector - 32), so
+	 * neither a table of addresses nor a symbol per stub goes into the
+	 * image.  Each pushes vector - 128, which fits a sign-extended imm8.
+	 */
 	.text
+	.balign 8
+	.globl irq_stubs
+irq_stubs:
 	.set v, 32
 	.rept 256 - 32
-	IRQ_STUB %v
+	.set stub, .
+	pushq $(v - 128)		/* 2 bytes */
+	{disp32} jmp irq_common		/* 5 bytes, never relaxed */
+	.org stub + 8, 0xCC		/* fails if a stub outgrows 8 bytes */
 	.set v, v + 1
 	.endr
 
@@ -144,7 +144,8 @@ irq_common:
 	pushq %r9
 	pushq %r10
 	pushq %r11
-	movq 9*8(%rsp), %rdi		/* vector */
+	movq 9*8(%rsp), %rdi		/* vector - 128 */
+	addq $128, %rdi
 	subq $8, %rsp
 	call irq_dispatch
 	addq $8, %rsp
@@ -160,16 +161,6 @@ irq_common:
 	addq $8, %rsp
 	iretq
 
-	.section .rodata
-	.balign 8
-	.globl irq_entry_table
-irq_entry_table:
-	.set v, 32
-	.rept 256 - 32
-	IRQ_PTR %v
-	.set v, v + 1
-	.endr
-	.noaltmacro
 
 	/*
 	 * An application processor arrives here from the trampoline, in long
