@@ -187,7 +187,7 @@ apic_timer_hz(void)
 	}
 	lapic_write(LAPIC_TIMER_INIT, 0);
 	hz_now = c1 < c0 && t1 > t0 ?
-		(uint64_t)((unsigned __int128)(c0 - c1) * tsc_hz() / (t1 - t0)) : 0;
+		muldiv64(c0 - c1, tsc_hz(), t1 - t0, 0) : 0;
 	if (!hz_now) {
 		pr_warn("timer: the local APIC timer does not count; sleeps "
 			"will spin\n");
@@ -211,8 +211,7 @@ timer_arm(uint64_t deadline, uint64_t now)
 		return;
 	}
 	/* 63/64 of the way: a rate measured a little high wakes early. */
-	unsigned __int128 count = (unsigned __int128)(deadline - now) * apic_hz /
-				  tsc_hz() * 63 / 64;
+	uint64_t count = muldiv64(deadline - now, apic_hz, tsc_hz(), 0) / 64 * 63;
 	if (count == 0)
 		count = 1;
 	if (count > 0xFFFFFFFF)

@@ -21,9 +21,7 @@ static uint64_t rtc_ns;	/* monotonic time when the RTC was read */
 static uint64_t
 monotonic_ns(void)
 {
-	unsigned __int128 ticks = rdtsc() - boot_tsc;
-
-	return (uint64_t)(ticks * NSEC / tsc_hz());
+	return muldiv64(rdtsc() - boot_tsc, NSEC, tsc_hz(), 0);
 }
 
 static int
@@ -115,9 +113,9 @@ sys_time(long tp, long a1, long a2, long a3, long a4, long a5)
 static uint64_t
 ticks_of(uint64_t ns)
 {
-	unsigned __int128 t = ((unsigned __int128)ns * tsc_hz() + NSEC - 1) / NSEC;
+	uint64_t t = muldiv64(ns, tsc_hz(), NSEC, 1);
 
-	return t > (1ULL << 62) ? 1ULL << 62 : (uint64_t)t;
+	return t > (1ULL << 62) ? 1ULL << 62 : t;
 }
 
 static long
