@@ -34,7 +34,7 @@ static struct idt_entry idt[256];
 static struct percpu boot_cpu;
 
 extern const uint64_t trap_entry_table[32];
-extern const char irq_stubs[];	/* entry.S: 8 bytes a vector from 32 */
+extern const char irq_stub_timer[], irq_stub_spurious[], irq_stub_other[];
 extern char syscall_entry[];
 extern char boot_stack_guard[];
 
@@ -94,7 +94,10 @@ build_idt(void)
 	}
 	/* Interrupts nobody asked for are counted and ignored (irq.c). */
 	for (int v = 32; v < 256; v++)
-		set_gate(v, (uint64_t)irq_stubs + 8 * (uint64_t)(v - 32), 1);
+		set_gate(v, (uint64_t)(v == LAPIC_TIMER_VECTOR ? irq_stub_timer
+				       : v == LAPIC_SPURIOUS_VECTOR ? irq_stub_spurious
+								    : irq_stub_other),
+			 1);
 }
 
 static void

@@ -79,8 +79,7 @@ uint64_t smp_online_mask(void);
  * Local APIC (smp.c): end of interrupt, when the APIC is mapped.  The
  * registers are reachable once smp_init() has mapped it (lapic_present()).
  */
-#define LAPIC_SPURIOUS_VECTOR	0xFF
-#define LAPIC_TIMER_VECTOR	0xF0	/* the local APIC timer (clock.c) */
+/* LAPIC_TIMER_VECTOR (clock.c) and LAPIC_SPURIOUS_VECTOR are in layout.h. */
 void lapic_eoi(void);
 bool lapic_present(void);
 uint32_t lapic_read(unsigned reg);

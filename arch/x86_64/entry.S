@@ -116,22 +116,22 @@ trap_entry_table:
 	 * code had (kernel C code never touches SSE, so neither do they).
 	 */
 	/*
-	 * One 8-byte stub per vector, at irq_stubs + 8 * (vector - 32), so
-	 * neither a table of addresses nor a symbol per stub goes into the
-	 * image.  Each pushes vector - 128, which fits a sign-extended imm8.
+	 * Three stubs serve vectors 32-255: the timer's, the spurious one's,
+	 * and one for every other vector, which irq_dispatch() identifies
+	 * from the local APIC's in-service register.  Each pushes its vector
+	 * - 128, which fits a sign-extended imm8.
 	 */
 	.text
-	.balign 8
-	.globl irq_stubs
-irq_stubs:
-	.set v, 32
-	.rept 256 - 32
-	.set stub, .
-	pushq $(v - 128)		/* 2 bytes */
-	{disp32} jmp irq_common		/* 5 bytes, never relaxed */
-	.org stub + 8, 0xCC		/* fails if a stub outgrows 8 bytes */
-	.set v, v + 1
-	.endr
+	.globl irq_stub_timer, irq_stub_spurious, irq_stub_other
+irq_stub_timer:
+	pushq $(LAPIC_TIMER_VECTOR - 128)
+	jmp irq_common
+irq_stub_spurious:
+	pushq $(LAPIC_SPURIOUS_VECTOR - 128)
+	jmp irq_common
+irq_stub_other:
+	pushq $(IRQ_VECTOR_UNKNOWN - 128)
+	jmp irq_common
 
 	/* Stack: vector, rip, cs, rflags, rsp, ss; IST1 is 16-byte aligned. */
 irq_common:

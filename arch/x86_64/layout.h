@@ -44,6 +44,11 @@
 #define PERCPU_KERNEL_RSP	8
 #define PERCPU_SCRATCH_RSP	16
 
+/* Interrupt vectors (cpu.h explains them). */
+#define LAPIC_TIMER_VECTOR	0xF0
+#define LAPIC_SPURIOUS_VECTOR	0xFF
+#define IRQ_VECTOR_UNKNOWN	0	/* the shared stub: read the APIC's ISR */
+
 #define BOOT_STACK_SIZE		16384
 #define SYSCALL_STACK_SIZE	16384
 #define TRAP_STACK_SIZE		16384

@@ -111,9 +111,31 @@ static unsigned long irq_strays;
 
 void irq_dispatch(uint64_t vector);
 
+/* The highest vector the local APIC has in service, or 0 when none is. */
+static unsigned
+in_service_vector(void)
+{
+	if (!lapic_present())
+		return 0;
+	for (int i = 7; i >= 1; i--) {
+		uint32_t isr = lapic_read(0x100 + 0x10 * (unsigned)i);
+		if (isr)
+			return (unsigned)i * 32 + 31 - (unsigned)__builtin_clz(isr);
+	}
+	return 0;
+}
+
 void
 irq_dispatch(uint64_t vector)
 {
+	if (vector == IRQ_VECTOR_UNKNOWN) {
+		vector = in_service_vector();
+		if (!vector) {
+			if (__atomic_fetch_add(&irq_strays, 1, __ATOMIC_RELAXED) == 0)
+				pr_warn("unexpected interrupt, not from the local APIC (ignored)\n");
+			return;
+		}
+	}
 	if (vector == LAPIC_TIMER_VECTOR) {
 		lapic_eoi();
 		return;
