@@ -4,7 +4,9 @@
  * into the .toro.ksyms section; an image linked without the wrapper has an
  * empty table and backtraces show bare addresses.
  *
- * Layout: u64 count, then count entries sorted by address, then the names.
+ * Layout: u64 count, u64 base, then count entries sorted by address (each
+ * address an offset from base, to keep entries at 12 bytes), then the
+ * NUL-terminated names.
  */
 #ifndef TORO_KSYMS_H
 #define TORO_KSYMS_H
@@ -12,8 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define KSYM_HEADER 16	/* count and base */
+
 struct ksym_entry {
-	uint64_t addr;
+	uint32_t addr;		/* offset from the table's base */
 	uint32_t name;		/* offset into the names after the entries */
 	uint32_t size;		/* 0 when unknown */
 };

@@ -1,6 +1,7 @@
 /*
  * ksym_lookup() over symbol tables built in memory in the link wrapper's
- * format (u64 count, sorted {u64 addr; u32 name; u32 size} entries, then
+ * format (u64 count, u64 base, sorted {u32 addr - base; u32 name; u32 size}
+ * entries, then
  * NUL-terminated names): exact starts, offsets inside a symbol, addresses
  * past a symbol's size, before the first and after the last symbol (size
  * known and unknown), and damaged tables (count larger than the buffer,
@@ -29,14 +30,16 @@ struct sym {
 static size_t
 build(const struct sym *s, uint64_t count)
 {
-	struct ksym_entry *e = (struct ksym_entry *)(tab.b + 8);
+	struct ksym_entry *e = (struct ksym_entry *)(tab.b + KSYM_HEADER);
 	char *names = (char *)(e + count);
 	size_t off = 0;
+	uint64_t base = count ? s[0].addr : 0;
 
 	memset(tab.b, 0xAA, sizeof(tab.b));
 	memcpy(tab.b, &count, 8);
+	memcpy(tab.b + 8, &base, 8);	/* after the count */
 	for (uint64_t i = 0; i < count; i++) {
-		e[i].addr = s[i].addr;
+		e[i].addr = (uint32_t)(s[i].addr - base);
 		e[i].size = s[i].size;
 		e[i].name = (uint32_t)off;
 		size_t n = strlen(s[i].name) + 1;
@@ -155,8 +158,8 @@ malformed(void)
 	uint64_t off, count;
 
 	ok(ksym_lookup(tab.b, 0, 0x100000, &off) == NULL, "len 0");
-	ok(ksym_lookup(tab.b, 7, 0x100000, &off) == NULL, "len 7 (< 8)");
-	ok(ksym_lookup(tab.b, 8, 0x100000, &off) == NULL, "header only: count does not fit");
+	ok(ksym_lookup(tab.b, KSYM_HEADER - 1, 0x100000, &off) == NULL, "len shorter than the header");
+	ok(ksym_lookup(tab.b, KSYM_HEADER, 0x100000, &off) == NULL, "header only: count does not fit");
 
 	count = 0;
 	memcpy(tab.b, &count, 8);
@@ -164,24 +167,24 @@ malformed(void)
 
 	/* Entries exactly fill the buffer (no names): still checked. */
 	build(syms, NSYMS);
-	ok(ksym_lookup(tab.b, 8 + NSYMS * sizeof(struct ksym_entry), 0x100000, &off) == NULL,
+	ok(ksym_lookup(tab.b, KSYM_HEADER + NSYMS * sizeof(struct ksym_entry), 0x100000, &off) == NULL,
 	   "no room for names: name offset out of range");
-	ok(ksym_lookup(tab.b, 8 + NSYMS * sizeof(struct ksym_entry) - 1, 0x100000, &off) == NULL,
+	ok(ksym_lookup(tab.b, KSYM_HEADER + NSYMS * sizeof(struct ksym_entry) - 1, 0x100000, &off) == NULL,
 	   "count larger than the buffer by one byte");
 
-	count = (len - 8) / sizeof(struct ksym_entry) + 1;
+	count = (len - KSYM_HEADER) / sizeof(struct ksym_entry) + 1;
 	memcpy(tab.b, &count, 8);
 	ok(ksym_lookup(tab.b, len, 0x100000, &off) == NULL, "count larger than the buffer");
 	count = UINT64_MAX;
 	memcpy(tab.b, &count, 8);
 	ok(ksym_lookup(tab.b, len, 0x100000, &off) == NULL, "count UINT64_MAX");
-	count = UINT64_MAX / sizeof(struct ksym_entry) + 2;	/* count * 16 wraps */
+	count = UINT64_MAX / sizeof(struct ksym_entry) + 2;	/* count * size wraps */
 	memcpy(tab.b, &count, 8);
 	ok(ksym_lookup(tab.b, len, 0x100000, &off) == NULL, "count whose byte size wraps");
 
 	len = build(syms, NSYMS);
-	struct ksym_entry *e = (struct ksym_entry *)(tab.b + 8);
-	size_t names_len = len - 8 - NSYMS * sizeof(*e);
+	struct ksym_entry *e = (struct ksym_entry *)(tab.b + KSYM_HEADER);
+	size_t names_len = len - KSYM_HEADER - NSYMS * sizeof(*e);
 	e[2].name = (uint32_t)names_len;
 	ok(ksym_lookup(tab.b, len, 0x100080, &off) == NULL, "name offset == names length");
 	e[2].name = UINT32_MAX;
