@@ -21,7 +21,10 @@ static uint64_t rtc_ns;	/* monotonic time when the RTC was read */
 static uint64_t
 monotonic_ns(void)
 {
-	return muldiv64(rdtsc() - boot_tsc, NSEC, tsc_hz(), 0);
+	/* Read the TSC before tsc_hz(), whose first call calibrates for 10 ms. */
+	uint64_t ticks = rdtsc() - boot_tsc;
+
+	return muldiv64(ticks, NSEC, tsc_hz(), 0);
 }
 
 static int
