@@ -10,56 +10,22 @@
 #include <errno.h>
 #include <string.h>
 
-static const uint8_t *
-phys(const struct phys_window *w, uint64_t addr, uint64_t len)
-{
-	if (addr < w->base || len > w->len || addr - w->base > w->len - len)
-		return NULL;
-	return w->mem + (addr - w->base);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t
-rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint8_t
-sum(const uint8_t *p, uint64_t len)
-{
-	uint8_t s = 0;
-
-	while (len--)
-		s = (uint8_t)(s + *p++);
-	return s;
-}
+#include "lib/kernel/physwin.h"
 
 /* A valid RSDP at addr: signature, ACPI 1 checksum, ACPI 2 one if rev >= 2. */
 static bool
 rsdp_valid(const struct phys_window *w, uint64_t addr)
 {
-	const uint8_t *p = phys(w, addr, 20);
+	const uint8_t *p = phys_ptr(w, addr, 20);
 
-	if (!p || memcmp(p, "RSD PTR ", 8) || sum(p, 20))
+	if (!p || memcmp(p, "RSD PTR ", 8) || checksum8(p, 20))
 		return false;
 	if (p[15] >= 2) {
-		const uint8_t *x = phys(w, addr, 36);
+		const uint8_t *x = phys_ptr(w, addr, 36);
 		if (!x)
 			return false;
-		uint32_t len = rd32(x + 20);
-		if (len < 36 || !(x = phys(w, addr, len)) || sum(x, len))
+		uint32_t len = get32(x + 20);
+		if (len < 36 || !(x = phys_ptr(w, addr, len)) || checksum8(x, len))
 			return false;
 	}
 	return true;
@@ -86,7 +52,7 @@ acpi_find_rsdp(const struct phys_window *w, uint64_t hint, uint64_t *rsdp)
 		*rsdp = hint;
 		return 0;
 	}
-	const uint8_t *bda = phys(w, 0x40E, 2);
+	const uint8_t *bda = phys_ptr(w, 0x40E, 2);
 	if (bda) {
 		uint64_t ebda = (uint64_t)(bda[0] | bda[1] << 8) << 4;
 		if (ebda >= 0x80000 && ebda < 0xA0000 &&
@@ -100,12 +66,12 @@ acpi_find_rsdp(const struct phys_window *w, uint64_t hint, uint64_t *rsdp)
 static const uint8_t *
 sdt(const struct phys_window *w, uint64_t addr, uint32_t *len)
 {
-	const uint8_t *h = phys(w, addr, 36);
+	const uint8_t *h = phys_ptr(w, addr, 36);
 
 	if (!h)
 		return NULL;
-	*len = rd32(h + 4);
-	if (*len < 36 || !(h = phys(w, addr, *len)) || sum(h, *len))
+	*len = get32(h + 4);
+	if (*len < 36 || !(h = phys_ptr(w, addr, *len)) || checksum8(h, *len))
 		return NULL;
 	return h;
 }
@@ -131,7 +97,7 @@ parse_madt(const uint8_t *t, uint32_t len, struct fw_cpus *out,
 		*why = "MADT shorter than its header";
 		return -EINVAL;
 	}
-	out->lapic_base = rd32(t + 36);
+	out->lapic_base = get32(t + 36);
 	for (uint32_t off = 44; off < len;) {
 		if (len - off < 2) {
 			*why = "MADT entry header runs past the table";
@@ -143,12 +109,12 @@ parse_madt(const uint8_t *t, uint32_t len, struct fw_cpus *out,
 			return -EINVAL;
 		}
 		const uint8_t *e = t + off;
-		if (type == 0 && elen >= 8 && (rd32(e + 4) & 1))
+		if (type == 0 && elen >= 8 && (get32(e + 4) & 1))
 			add_cpu(out, e[3]);
 		else if (type == 5 && elen >= 12)
-			out->lapic_base = rd64(e + 4);
-		else if (type == 9 && elen >= 16 && (rd32(e + 8) & 1))
-			add_cpu(out, rd32(e + 4));
+			out->lapic_base = get64(e + 4);
+		else if (type == 9 && elen >= 16 && (get32(e + 8) & 1))
+			add_cpu(out, get32(e + 4));
 		off += elen;
 	}
 	return 0;
@@ -164,9 +130,9 @@ acpi_madt_cpus(const struct phys_window *w, uint64_t rsdp, struct fw_cpus *out,
 		*why = "no valid RSDP";
 		return -EINVAL;
 	}
-	const uint8_t *r = phys(w, rsdp, 20);
-	bool xsdt = r[15] >= 2 && rd64(phys(w, rsdp, 36) + 24);
-	uint64_t root = xsdt ? rd64(r + 24) : rd32(r + 16);
+	const uint8_t *r = phys_ptr(w, rsdp, 20);
+	bool xsdt = r[15] >= 2 && get64(phys_ptr(w, rsdp, 36) + 24);
+	uint64_t root = xsdt ? get64(r + 24) : get32(r + 16);
 	uint32_t len;
 	const uint8_t *t = sdt(w, root, &len);
 	if (!t || memcmp(t, xsdt ? "XSDT" : "RSDT", 4)) {
@@ -175,8 +141,8 @@ acpi_madt_cpus(const struct phys_window *w, uint64_t rsdp, struct fw_cpus *out,
 	}
 	unsigned esize = xsdt ? 8 : 4;
 	for (uint32_t off = 36; off + esize <= len; off += esize) {
-		uint64_t a = xsdt ? rd64(t + off) : rd32(t + off);
-		const uint8_t *h = phys(w, a, 36);
+		uint64_t a = xsdt ? get64(t + off) : get32(t + off);
+		const uint8_t *h = phys_ptr(w, a, 36);
 		if (!h || memcmp(h, "APIC", 4))
 			continue;
 		uint32_t mlen;

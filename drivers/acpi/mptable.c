@@ -10,40 +10,15 @@
 #include <errno.h>
 #include <string.h>
 
-static const uint8_t *
-phys(const struct phys_window *w, uint64_t addr, uint64_t len)
-{
-	if (addr < w->base || len > w->len || addr - w->base > w->len - len)
-		return NULL;
-	return w->mem + (addr - w->base);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint8_t
-sum(const uint8_t *p, uint64_t len)
-{
-	uint8_t s = 0;
-
-	while (len--)
-		s = (uint8_t)(s + *p++);
-	return s;
-}
+#include "lib/kernel/physwin.h"
 
 /* The 16-byte floating pointer structure in [from, to), or 0. */
 static uint64_t
 scan_mpfp(const struct phys_window *w, uint64_t from, uint64_t to)
 {
 	for (uint64_t a = from; a + 16 <= to; a += 16) {
-		const uint8_t *p = phys(w, a, 16);
-		if (p && !memcmp(p, "_MP_", 4) && p[8] == 1 && !sum(p, 16))
+		const uint8_t *p = phys_ptr(w, a, 16);
+		if (p && !memcmp(p, "_MP_", 4) && p[8] == 1 && !checksum8(p, 16))
 			return a;
 	}
 	return 0;
@@ -53,7 +28,7 @@ static uint64_t
 find_mpfp(const struct phys_window *w)
 {
 	uint64_t a = 0;
-	const uint8_t *bda = phys(w, 0x40E, 2);
+	const uint8_t *bda = phys_ptr(w, 0x40E, 2);
 
 	if (bda) {
 		uint64_t ebda = (uint64_t)(bda[0] | bda[1] << 8) << 4;
@@ -77,22 +52,22 @@ mptable_cpus(const struct phys_window *w, struct fw_cpus *out, const char **why)
 		*why = "no MP floating pointer";
 		return -ENOENT;
 	}
-	uint64_t cfg = rd32(phys(w, fp, 16) + 4);
+	uint64_t cfg = get32(phys_ptr(w, fp, 16) + 4);
 	if (!cfg) {
 		*why = "MP default configuration (no table)";
 		return -ENOENT;
 	}
-	const uint8_t *h = phys(w, cfg, 44);
+	const uint8_t *h = phys_ptr(w, cfg, 44);
 	if (!h || memcmp(h, "PCMP", 4)) {
 		*why = "no MP configuration table";
 		return -EINVAL;
 	}
 	uint16_t len = (uint16_t)(h[4] | h[5] << 8);
-	if (len < 44 || !(h = phys(w, cfg, len)) || sum(h, len)) {
+	if (len < 44 || !(h = phys_ptr(w, cfg, len)) || checksum8(h, len)) {
 		*why = "MP configuration table truncated or with a bad checksum";
 		return -EINVAL;
 	}
-	out->lapic_base = rd32(h + 36);
+	out->lapic_base = get32(h + 36);
 	for (uint32_t off = 44; off < len;) {
 		uint8_t type = h[off];
 		uint32_t elen = type == 0 ? 20 : 8;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "arch/x86_64/layout.h"
+#include "lib/kernel/physwin.h"
 
 #define BOOT_MAX_MEM		64
 #define BOOT_MAX_MODULES	8
@@ -51,17 +52,6 @@ struct boot_info {
 	/* Counters for what did not fit: reported, never silently dropped. */
 	unsigned dropped_mem, dropped_mod;
 	bool cmdline_truncated;
-};
-
-/*
- * Physical memory as the parser may read it: [base, base + len) appears at
- * host address mem.  The kernel passes an identity window over the first
- * 4 GiB; the unit tests pass a buffer holding a recorded structure.
- */
-struct phys_window {
-	uint64_t base;
-	uint64_t len;
-	const uint8_t *mem;
 };
 
 /*

@@ -110,7 +110,7 @@ load(const struct blob *b, const char *tag)
 }
 
 static uint32_t
-get32(uint64_t a)
+rec_get32(uint64_t a)
 {
 	uint32_t v;
 
@@ -199,12 +199,12 @@ test_bad_madt(void)
 
 	madt = load(rec_pc, "madt");
 	mem[madt + 45] = 0;		/* first entry's length */
-	fix_sum(madt, get32(madt + 4), 9);
+	fix_sum(madt, rec_get32(madt + 4), 9);
 	ok(acpi_madt_cpus(&win, rsdp, &c, &why) < 0, "MADT entry of length 0: error, no endless loop");
 
 	madt = load(rec_pc, "madt");
 	mem[madt + 45] = 0xF0;		/* first entry runs past the table */
-	fix_sum(madt, get32(madt + 4), 9);
+	fix_sum(madt, rec_get32(madt + 4), 9);
 	ok(acpi_madt_cpus(&win, rsdp, &c, &why) < 0, "MADT entry longer than the table: error");
 
 	madt = load(rec_pc, "madt");
@@ -219,12 +219,12 @@ test_bad_madt(void)
 	madt = load(rec_pc, "madt");
 	for (uint32_t off = 44; off < 44 + 4 * 8; off += 8)
 		mem[madt + off + 4] = 0;	/* every CPU disabled */
-	fix_sum(madt, get32(madt + 4), 9);
+	fix_sum(madt, rec_get32(madt + 4), 9);
 	ok(acpi_madt_cpus(&win, rsdp, &c, &why) == -ENOENT, "no enabled CPU: -ENOENT");
 
 	madt = load(rec_pc, "madt");
 	mem[madt + 44 + 8 + 4] = 0;	/* CPU 1 disabled */
-	fix_sum(madt, get32(madt + 4), 9);
+	fix_sum(madt, rec_get32(madt + 4), 9);
 	ok(!acpi_madt_cpus(&win, rsdp, &c, &why) && c.n == 3 && c.apic_id[1] == 2,
 	   "a disabled CPU is left out");
 
@@ -249,7 +249,7 @@ test_bad_madt(void)
 	put32(madt + 4, len);
 	fix_sum(madt, len, 9);
 	put32(0xfe1b94 + 36 + 4, (uint32_t)madt);	/* RSDT's second entry */
-	fix_sum(0xfe1b94, get32(0xfe1b94 + 4), 9);
+	fix_sum(0xfe1b94, rec_get32(0xfe1b94 + 4), 9);
 	ok(!acpi_madt_cpus(&win, rsdp, &c, &why) && c.n == FW_CPUS_MAX && c.dropped == 6,
 	   "70 CPUs: 64 listed, 6 dropped");
 }
@@ -304,7 +304,7 @@ test_fuzz(void)
 	for (int i = 0; i < 2000; i++) {
 		uint64_t rsdp;
 		uint64_t madt = load(rec_pc, "madt");
-		uint32_t len = get32(madt + 4);
+		uint32_t len = rec_get32(madt + 4);
 		for (int k = 0; k < 4; k++)
 			mem[madt + 36 + (unsigned)rand() % (len - 36)] = (uint8_t)rand();
 		fix_sum(madt, len, 9);
@@ -313,7 +313,7 @@ test_fuzz(void)
 		load(rec_mp, "mpct");
 		for (int k = 0; k < 4; k++)
 			mem[0x9fc10 + 4 + (unsigned)rand() % 272] = (uint8_t)rand();
-		fix_sum(0x9fc10, get32(0x9fc10 + 4) & 0xFFFF, 7);
+		fix_sum(0x9fc10, rec_get32(0x9fc10 + 4) & 0xFFFF, 7);
 		(void)mptable_cpus(&win, &c, &why);
 		runs++;
 	}
