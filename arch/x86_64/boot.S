@@ -11,6 +11,7 @@
  * Nothing here interprets the boot data: lib/kernel/bootinfo.c does.
  */
 #include "arch/x86_64/layout.h"
+#include "arch/x86_64/longmode.h"
 
 #define MB1_MAGIC	0x1BADB002
 #define MB1_FLAGS	((1 << 1) | (1 << 16))	/* memory map, address fields */
@@ -126,11 +127,7 @@ boot32:
 	addl $8, %edi
 	loop 1b
 
-	movl %cr4, %eax
-	orl $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
-	movl %eax, %cr4
-	movl $boot_pml4, %eax
-	movl %eax, %cr3
+	LONG_MODE_CR4_CR3 $boot_pml4
 
 	/* EFER: long mode, syscall, and NX when the CPU has it. */
 	movl $0x80000001, %eax
@@ -144,25 +141,15 @@ boot32:
 	orl %esi, %eax
 	wrmsr
 
-	movl %cr0, %eax
-	andl $~(CR0_EM | CR0_TS | CR0_CD | CR0_NW), %eax
-	orl $(CR0_PG | CR0_PE | CR0_MP | CR0_NE | CR0_WP), %eax
-	movl %eax, %cr0
+	LONG_MODE_CR0
 	lgdt boot_gdt_ptr
 	ljmp $GDT_KERNEL_CS, $boot64
 
 	.code64
 boot64:
-	movl $GDT_KERNEL_DS, %eax
-	movl %eax, %ds
-	movl %eax, %es
-	movl %eax, %ss
-	xorl %eax, %eax
-	movl %eax, %fs
-	movl %eax, %gs
+	LONG_MODE_SEGMENTS
 	movq $boot_stack_top, %rsp
 	xorl %ebp, %ebp
-	fninit
 	movl boot_protocol, %edi
 	movl boot_data, %esi
 	call toro_kernel_main

@@ -10,6 +10,7 @@
  * is linked: it lives in .rodata.
  */
 #include "arch/x86_64/layout.h"
+#include "arch/x86_64/longmode.h"
 
 #define OFF(x)	((x) - ap_trampoline)
 
@@ -42,19 +43,12 @@ tr_32:
 	movl %eax, %es
 	movl %eax, %ss
 	leal 4096(%ebx), %esp		/* the page's top, for the lret below */
-	movl %cr4, %eax
-	orl $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
-	movl %eax, %cr4
-	movl $boot_pml4, %eax
-	movl %eax, %cr3
+	LONG_MODE_CR4_CR3 $boot_pml4
 	movl $MSR_EFER, %ecx
 	rdmsr
 	orl ap_boot_efer, %eax
 	wrmsr
-	movl %cr0, %eax
-	andl $~(CR0_EM | CR0_TS | CR0_CD | CR0_NW), %eax
-	orl $(CR0_PG | CR0_PE | CR0_MP | CR0_NE | CR0_WP), %eax
-	movl %eax, %cr0
+	LONG_MODE_CR0
 	leal OFF(tr_64)(%ebx), %eax
 	pushl $0x18
 	pushl %eax
@@ -62,14 +56,7 @@ tr_32:
 
 	.code64
 tr_64:
-	movl $0x10, %eax
-	movl %eax, %ds
-	movl %eax, %es
-	movl %eax, %ss
-	xorl %eax, %eax
-	movl %eax, %fs
-	movl %eax, %gs
-	fninit
+	LONG_MODE_SEGMENTS		/* 0x10 is data in tr_gdt too */
 	movabsq $ap_start64, %rax
 	jmp *%rax
 
