@@ -155,12 +155,6 @@ cpu_init_ap(struct percpu *cpu, struct cpu_tables *t, uint64_t trap_top,
 	cpu_setup(cpu, t, trap_top, fatal_top, syscall_top);
 }
 
-struct percpu *
-cpu_boot_percpu(void)
-{
-	return &boot_cpu;
-}
-
 bool
 cpu_has_nx(void)
 {

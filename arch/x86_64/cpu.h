@@ -59,7 +59,6 @@ void cpu_init(void);
 /* The same for an application processor, with the stack tops it owns. */
 void cpu_init_ap(struct percpu *cpu, struct cpu_tables *t, uint64_t trap_top,
 		 uint64_t fatal_top, uint64_t syscall_top);
-struct percpu *cpu_boot_percpu(void);
 bool cpu_has_nx(void);
 /* Guard pages below the kernel's own stacks, for vm_init() to unmap. */
 void cpu_stack_guards(uint64_t *guards, unsigned *count);

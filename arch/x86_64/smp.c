@@ -190,7 +190,7 @@ smp_init(unsigned max)
 	if (vm_map_uncached(base & ~0xFFFULL, 4096))
 		return;
 	lapic = (volatile uint32_t *)(base & ~0xFFFULL);
-	struct percpu *bsp = cpu_boot_percpu();
+	struct percpu *bsp = this_cpu();	/* smp_init runs on the boot CPU */
 	bsp->apic_id = lapic_read(LAPIC_ID) >> 24;
 	lapic_enable();
 
