@@ -1,9 +1,10 @@
 /*
- * TSC calibration, the local APIC timer that sleeps halt on, and the CMOS
- * real-time clock.  Calibration is lazy: a program that never asks the
- * time never pays for it (the PIT path waits 10 ms, the APIC timer's 2 ms
- * on the first sleep), which keeps boot fast.  Scheduling timers for
- * threads is not here: this is one CPU waiting for one deadline.
+ * TSC calibration, the local APIC timer and the CMOS real-time clock.
+ * Calibration is lazy: a program that never asks the time never pays for
+ * it (the PIT path waits 10 ms, the APIC timer's 2 ms on the first
+ * sleep), which keeps boot fast.  Which thread waits for what is the
+ * scheduler's business (lib/sched/sched.c): this file only arms one
+ * CPU's timer for one deadline.
  */
 #include "arch/x86_64/clock.h"
 
@@ -221,42 +222,21 @@ timer_arm(uint64_t deadline, uint64_t now)
 	lapic_write(LAPIC_TIMER_INIT, (uint32_t)count);
 }
 
-static void
-timer_disarm(void)
-{
-	if (has_tsc_deadline())
-		wrmsr(MSR_TSC_DEADLINE, 0);
-	else
-		lapic_write(LAPIC_TIMER_INIT, 0);
-	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LAPIC_TIMER_VECTOR);
-}
-
 /*
- * Halts this CPU until the TSC reaches deadline.  Interrupts are on only
- * inside "sti; hlt": STI takes effect after the next instruction, so a
- * timer that fires between arming and halting is held pending and ends
- * the HLT at once instead of being lost.  Whatever woke the CPU (the
- * timer, whose handler only sends EOI, or anything else), the TSC decides
- * whether to halt again.  Without a usable local APIC it spins.
+ * Arms this CPU's timer to interrupt at deadline (one-shot mode: a little
+ * before; the scheduler looks at the TSC and arms again).  False when
+ * there is no usable local APIC timer: the caller has to poll.
  */
-void
-timer_sleep_until(uint64_t deadline)
+bool
+timer_arm_at(uint64_t deadline)
 {
-	bool halt = lapic_present() && (has_tsc_deadline() || apic_timer_hz() > 1);
-
-	for (;;) {
-		uint64_t now = rdtsc();
-		if ((int64_t)(now - deadline) >= 0)
-			break;
-		if (!halt) {
-			__asm__ volatile("pause");
-			continue;
-		}
-		timer_arm(deadline, now);
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
-	}
-	if (halt)
-		timer_disarm();
+	if (!lapic_present() || (!has_tsc_deadline() && apic_timer_hz() <= 1))
+		return false;
+	uint64_t now = rdtsc();
+	if ((int64_t)(deadline - now) <= 0)
+		deadline = now + 1;
+	timer_arm(deadline, now);
+	return true;
 }
 
 /* ------------------------------------------------------ the CMOS clock */

@@ -5,15 +5,16 @@
 #ifndef TORO_ARCH_CLOCK_H
 #define TORO_ARCH_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* TSC ticks per second: CPUID 0x15/0x16 when the CPU says, else the PIT. */
 uint64_t tsc_hz(void);
 /*
- * Halts the calling CPU (interrupts on only while halted) until the TSC
- * reaches deadline, woken by its local APIC timer; spins without one.
+ * Arms the calling CPU's local APIC timer (vector LAPIC_TIMER_VECTOR) to
+ * fire at, or a little before, TSC deadline; false without a usable timer.
  */
-void timer_sleep_until(uint64_t deadline);
+bool timer_arm_at(uint64_t deadline);
 /* Seconds since the Unix epoch from the CMOS RTC, or 0 without one. */
 int64_t rtc_read_epoch(void);
 

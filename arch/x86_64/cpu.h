@@ -11,6 +11,11 @@
 #include "arch/x86_64/layout.h"
 
 struct boot_info;
+struct sched_cpu;
+struct heap_cpu;
+
+/* Most CPUs Toro starts (one bit each in the 64-bit CPU masks). */
+#define CPU_MAX 64
 
 /* Per-CPU block, reached through %gs (offsets fixed in layout.h). */
 struct percpu {
@@ -19,6 +24,8 @@ struct percpu {
 	uint64_t scratch_rsp;		/* PERCPU_SCRATCH_RSP */
 	unsigned index;			/* 0 = boot CPU, then in start order */
 	uint32_t apic_id;
+	struct sched_cpu *sched;	/* this CPU's scheduler (lib/sched) */
+	struct heap_cpu *heap;		/* this CPU's heap (lib/mm/heap.c) */
 };
 
 struct tss {
@@ -80,6 +87,8 @@ uint64_t smp_online_mask(void);
  */
 /* LAPIC_TIMER_VECTOR (clock.c) and LAPIC_SPURIOUS_VECTOR are in layout.h. */
 void lapic_eoi(void);
+/* A fixed interrupt on vector to the CPU with this APIC id. */
+void lapic_send_ipi(uint32_t apic_id, unsigned vector);
 bool lapic_present(void);
 uint32_t lapic_read(unsigned reg);
 void lapic_write(unsigned reg, uint32_t v);

@@ -133,8 +133,17 @@ irq_stub_other:
 	pushq $(IRQ_VECTOR_UNKNOWN - 128)
 	jmp irq_common
 
-	/* Stack: vector, rip, cs, rflags, rsp, ss; IST1 is 16-byte aligned. */
+	/*
+	 * Stack: vector, rip, cs, rflags, rsp, ss; IST1 is 16-byte aligned.
+	 * irq_dispatch() returns nonzero when the interrupted thread is to be
+	 * preempted (the optional time slice).  The frame then moves from the
+	 * IST stack, which the next interrupt reuses, to the top of the
+	 * thread's own kernel stack (empty: the thread was running its own
+	 * code), and sched_preempt() switches from there as a system call
+	 * would; the thread resumes through the same pops and iretq.
+	 */
 irq_common:
+	cld				/* C expects DF = 0; iretq restores it */
 	pushq %rax
 	pushq %rcx
 	pushq %rdx
@@ -148,6 +157,9 @@ irq_common:
 	addq $128, %rdi
 	subq $8, %rsp
 	call irq_dispatch
+	testl %eax, %eax
+	jnz .Lirq_preempt
+.Lirq_return:
 	addq $8, %rsp
 	popq %r11
 	popq %r10
@@ -160,7 +172,17 @@ irq_common:
 	popq %rax
 	addq $8, %rsp
 	iretq
-
+.Lirq_preempt:
+	/* 16 quadwords: padding, 9 registers, vector, 5-word iret frame. */
+	movq %gs:PERCPU_KERNEL_RSP, %rdi
+	subq $16*8, %rdi
+	movq %rsp, %rsi
+	movl $16, %ecx
+	rep movsq
+	movq %gs:PERCPU_KERNEL_RSP, %rsp
+	subq $16*8, %rsp
+	call sched_preempt
+	jmp .Lirq_return
 
 	/*
 	 * An application processor arrives here from the trampoline, in long
@@ -195,7 +217,7 @@ ap_start64:
 	 * registers but rax, rcx and r11 are preserved, as on Linux.
 	 */
 	.text
-	.globl syscall_entry
+	.globl syscall_entry, syscall_return
 syscall_entry:
 	movq %rsp, %gs:PERCPU_SCRATCH_RSP
 	movq %gs:PERCPU_KERNEL_RSP, %rsp
@@ -206,6 +228,11 @@ syscall_entry:
 	pushq %rcx
 	pushq %rbp			/* frame link for backtraces */
 	movq %rsp, %rbp
+	pushq %rbx			/* the rest: a clone child starts from them */
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
 	pushq %r9			/* struct syscall_args, lowest field first */
 	pushq %r8
 	pushq %r10
@@ -213,8 +240,13 @@ syscall_entry:
 	pushq %rsi
 	pushq %rdi
 	pushq %rax
-	movq %rsp, %rdi
+	movq %rsp, %rdi			/* 18 words pushed: aligned for C */
 	call syscall_dispatch
+	/*
+	 * A new thread made by clone() starts here (switch.S), on a copy of
+	 * its parent's frame, with %rax = 0.
+	 */
+syscall_return:
 	addq $8, %rsp			/* number */
 	popq %rdi
 	popq %rsi
@@ -222,6 +254,11 @@ syscall_entry:
 	popq %r10
 	popq %r8
 	popq %r9
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbx
 	popq %rbp
 	iretq
 
@@ -237,4 +274,5 @@ arch_enter_user:
 	xorl %edx, %edx
 	pushq $0			/* fake return address keeps alignment */
 	addq $8, %rsp
+	sti				/* applications run with interrupts on */
 	jmp *%rdi

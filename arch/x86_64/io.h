@@ -79,6 +79,28 @@ write_cr3(uint64_t v)
 	__asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
 }
 
+/*
+ * Interrupts off, returning the old flags for irq_restore().  The kernel
+ * runs with interrupts off; application code runs with them on, and the
+ * pieces of libtoro it calls directly (the per-core heap, channels) use
+ * these to keep a short update on one core from being preempted.
+ */
+static inline unsigned long
+irq_save(void)
+{
+	unsigned long flags;
+
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+	return flags;
+}
+
+static inline void
+irq_restore(unsigned long flags)
+{
+	if (flags & (1UL << 9))
+		__asm__ volatile("sti" : : : "memory");
+}
+
 static inline __attribute__((noreturn)) void
 halt_forever(void)
 {

@@ -46,6 +46,7 @@
 
 /* Interrupt vectors (cpu.h explains them). */
 #define LAPIC_TIMER_VECTOR	0xF0
+#define SCHED_IPI_VECTOR	0xF1	/* "look at your incoming threads" */
 #define LAPIC_SPURIOUS_VECTOR	0xFF
 #define IRQ_VECTOR_UNKNOWN	0	/* the shared stub: read the APIC's ISR */
 

@@ -3,10 +3,11 @@
  * (drivers/acpi) say which CPUs exist; each AP gets a block with its stacks,
  * per-CPU data, GDT and TSS, then INIT-SIPI-SIPI through the local APIC
  * sends it through the real-mode trampoline (trampoline.S) to ap_main().
- * APs then report in and halt with interrupts on: nothing runs on them
- * yet, and a halted CPU costs the host nothing.  Scheduling work onto them
- * (and waking them with IPIs) is not here.  The local APIC's registers are
- * reached through lapic_read()/lapic_write(); its timer lives in clock.c.
+ * APs then set up their scheduler (lib/sched), report in and enter their
+ * idle loop, which halts until there is work: a halted CPU costs the host
+ * nothing.  lapic_send_ipi() is how one core wakes another.  The local
+ * APIC's registers are reached through lapic_read()/lapic_write(); its
+ * timer lives in clock.c.
  */
 #include "arch/x86_64/cpu.h"
 
@@ -18,6 +19,7 @@
 #include "lib/kernel/bootinfo.h"
 #include "lib/kernel/printk.h"
 #include "lib/mm/vm.h"
+#include "lib/sched/sched.h"
 
 #define LAPIC_ID	0x020
 #define LAPIC_EOI	0x0B0
@@ -26,6 +28,7 @@
 #define LAPIC_ICR_HI	0x310
 #define ICR_INIT	0x00004500	/* INIT, level assert */
 #define ICR_STARTUP	0x00004600	/* start-up, vector = page number */
+#define ICR_FIXED	0x00004000	/* fixed delivery, level assert */
 #define ICR_PENDING	(1 << 12)
 
 #define AP_STACK_SIZE	16384
@@ -96,6 +99,12 @@ send_ipi(uint32_t apic_id, uint32_t icr)
 		__asm__ volatile("pause");
 }
 
+void
+lapic_send_ipi(uint32_t apic_id, unsigned vector)
+{
+	send_ipi(apic_id, ICR_FIXED | vector);
+}
+
 static void
 delay_us(uint64_t us)
 {
@@ -124,10 +133,10 @@ ap_main(struct ap_boot *b)
 	cpu_init_ap(&b->cpu, &b->tables, b->trap_top, b->fatal_top,
 		    b->syscall_top);
 	lapic_enable();
+	sched_init_ap();
 	__atomic_fetch_or(&online_mask, 1ULL << b->cpu.index, __ATOMIC_RELEASE);
 	__atomic_store_n(&b->started, 1, __ATOMIC_RELEASE);
-	for (;;)	/* woken only by interrupts, which nothing sends yet */
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	sched_idle_ap();
 }
 
 /* The CPUs the firmware lists: the MADT if there is one, else the MP table. */
@@ -199,6 +208,7 @@ smp_init(unsigned max)
 	if (fw.dropped)
 		pr_warn("smp: %u CPUs beyond the first %d are left down\n",
 			fw.dropped, FW_CPUS_MAX);
+	console_share();
 	uint64_t page = memory_alloc_low_page();
 	if (!page) {
 		pr_warn("smp: no free page below 1 MiB for the start-up code; "

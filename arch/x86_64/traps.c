@@ -11,6 +11,7 @@
 #include "lib/kernel/panic.h"
 #include "lib/kernel/printk.h"
 #include "lib/mm/vm.h"
+#include "lib/sched/sched.h"
 
 static const struct {
 	const char *mnemonic, *name;
@@ -102,14 +103,15 @@ trap_dispatch(struct trap_frame *f)
 }
 
 /*
- * Vectors 32-255 (entry.S).  The local APIC timer (clock.c) only wakes a
- * halted CPU: its handler sends EOI and returns, and the sleeper looks at
- * the TSC.  The spurious vector (0xFF) takes no EOI.  Anything else is a
- * stray: count it, say so once, acknowledge it and carry on.
+ * Vectors 32-255 (entry.S).  The local APIC timer and the scheduler's IPI
+ * go to the scheduler, which may ask entry.S to preempt the interrupted
+ * thread (a nonzero return).  The spurious vector (0xFF) takes no EOI.
+ * Anything else is a stray: count it, say so once, acknowledge it and
+ * carry on.
  */
 static unsigned long irq_strays;
 
-void irq_dispatch(uint64_t vector);
+int irq_dispatch(uint64_t vector);
 
 /* The highest vector the local APIC has in service, or 0 when none is. */
 static unsigned
@@ -125,7 +127,7 @@ in_service_vector(void)
 	return 0;
 }
 
-void
+int
 irq_dispatch(uint64_t vector)
 {
 	if (vector == IRQ_VECTOR_UNKNOWN) {
@@ -133,17 +135,22 @@ irq_dispatch(uint64_t vector)
 		if (!vector) {
 			if (__atomic_fetch_add(&irq_strays, 1, __ATOMIC_RELAXED) == 0)
 				pr_warn("unexpected interrupt, not from the local APIC (ignored)\n");
-			return;
+			return 0;
 		}
 	}
 	if (vector == LAPIC_TIMER_VECTOR) {
 		lapic_eoi();
-		return;
+		return sched_timer_interrupt();
+	}
+	if (vector == SCHED_IPI_VECTOR) {
+		lapic_eoi();
+		return sched_ipi_interrupt();
 	}
 	if (vector == LAPIC_SPURIOUS_VECTOR)
-		return;
+		return 0;
 	if (__atomic_fetch_add(&irq_strays, 1, __ATOMIC_RELAXED) == 0)
 		pr_warn("unexpected interrupt on vector %llu (ignored)\n",
 			(unsigned long long)vector);
 	lapic_eoi();
+	return 0;
 }

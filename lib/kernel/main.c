@@ -1,6 +1,7 @@
 /*
  * Kernel initialisation, in order: console, CPU tables, boot data, command
- * line, physical memory, page tables, the other CPUs, then the application.
+ * line, physical memory, page tables, the boot CPU's scheduler, the other
+ * CPUs, then the application.
  * Each step is a call into the subsystem that owns it; this file only
  * decides the order and the table of kernel options.
  */
@@ -20,6 +21,7 @@
 #include "lib/kernel/panic.h"
 #include "lib/kernel/printk.h"
 #include "lib/mm/vm.h"
+#include "lib/sched/sched.h"
 
 void toro_kernel_main(uint32_t protocol, uint32_t data);
 
@@ -103,6 +105,8 @@ static const struct kernel_option options[] = {
 	{ "loglevel", opt_loglevel, false, "0 errors .. 3 debug (default 1)" },
 	{ "nosmp", opt_nosmp, false, "start the boot CPU only" },
 	{ "maxcpus", opt_maxcpus, false, "start at most N CPUs" },
+	{ "timeslice", sched_set_timeslice, false,
+	  "preempt a thread after N ms if others wait (default 0: never)" },
 	{ "stack", crt_set_stack_size, false, "main stack size (default 256K)" },
 	{ "argv0", crt_set_argv0, false, "the application's argv[0]" },
 	{ "virtio_mmio.device", opt_virtio_mmio, true, "virtio-mmio device" },
@@ -162,6 +166,7 @@ toro_kernel_main(uint32_t protocol, uint32_t data)
 	memory_init(&boot_info);
 	smp_discover(&boot_info);
 	vm_init();
+	sched_init();
 	smp_init(max_cpus);
 	crt_start(&cmdline);
 }

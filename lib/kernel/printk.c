@@ -8,8 +8,27 @@
 
 #include <stdint.h>
 
+#ifndef TORO_HOST_TEST
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/io.h"
+#endif
+
 int log_level = LOG_WARN;
 static console_write_fn console_sink;
+/*
+ * Once other cores run (console_share()), cores write whole lines in
+ * turn.  The owner is the CPU's index + 1, so a fault report from a CPU
+ * that holds the lock (a fault inside the console driver) still prints
+ * instead of waiting for itself.
+ */
+static bool console_shared;
+static unsigned console_owner;
+
+void
+console_share(void)
+{
+	console_shared = true;
+}
 
 void
 console_set_sink(console_write_fn fn)
@@ -20,8 +39,29 @@ console_set_sink(console_write_fn fn)
 void
 console_write(const char *buf, size_t len)
 {
-	if (console_sink)
+	if (!console_sink)
+		return;
+#ifndef TORO_HOST_TEST
+	if (!console_shared) {
 		console_sink(buf, len);
+		return;
+	}
+	unsigned me = this_cpu()->index + 1, free = 0;
+	bool nested = __atomic_load_n(&console_owner, __ATOMIC_RELAXED) == me;
+	unsigned long flags = irq_save();
+	if (!nested)
+		while (!__atomic_compare_exchange_n(&console_owner, &free, me, false,
+						    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			free = 0;
+			__builtin_ia32_pause();
+		}
+	console_sink(buf, len);
+	if (!nested)
+		__atomic_store_n(&console_owner, 0, __ATOMIC_RELEASE);
+	irq_restore(flags);
+#else
+	console_sink(buf, len);
+#endif
 }
 
 struct out {

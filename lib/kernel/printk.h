@@ -6,6 +6,7 @@
 #define TORO_PRINTK_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
@@ -16,6 +17,8 @@ extern int log_level;
 typedef void (*console_write_fn)(const char *buf, size_t len);
 void console_set_sink(console_write_fn fn);
 void console_write(const char *buf, size_t len);
+/* From now on several cores write: take turns (called before APs start). */
+void console_share(void);
 
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t size, const char *fmt, ...)

@@ -15,16 +15,23 @@
 #include "arch/x86_64/io.h"
 #include "lib/kernel/panic.h"
 #include "lib/kernel/printk.h"
+#include "lib/kernel/spinlock.h"
 #include "lib/mm/paging.h"
 #include "lib/mm/pmm.h"
 
-#define MAX_GUARDS 512	/* four stacks per CPU, 64 CPUs, and the rest */
+#define MAX_GUARDS 4096	/* four stacks per CPU, and one per thread */
 
 extern char __image_start[], __text_end[], __rodata_end[], __image_end[];
 
 static uint64_t root;
 static uint64_t guards[MAX_GUARDS];
 static unsigned nguards;
+/*
+ * The page allocator and the page tables are shared by every core: one
+ * lock around each operation on them.  Per-core heaps keep it off the
+ * malloc fast path.
+ */
+static struct spinlock vm_lock;
 
 static uint64_t
 table_page(void *ctx)
@@ -79,15 +86,25 @@ vm_init(void)
 	write_cr3(root);
 }
 
+/* Unmaps a guard page; past MAX_GUARDS it is still unmapped, only not
+ * named in fault reports. */
+static int
+guard_page_locked(uint64_t addr)
+{
+	addr &= ~0xFFFULL;
+	if (nguards < MAX_GUARDS)
+		guards[nguards++] = addr;
+	int err = pt_unmap(&env, root, addr, PAGE_4K);
+	__asm__ volatile("invlpg (%0)" : : "r"(addr) : "memory");
+	return err;
+}
+
 int
 vm_guard_page(uint64_t addr)
 {
-	addr &= ~0xFFFULL;
-	if (nguards == MAX_GUARDS)
-		return -1;
-	guards[nguards++] = addr;
-	int err = pt_unmap(&env, root, addr, PAGE_4K);
-	__asm__ volatile("invlpg (%0)" : : "r"(addr) : "memory");
+	spin_lock(&vm_lock);
+	int err = guard_page_locked(addr);
+	spin_unlock(&vm_lock);
 	return err;
 }
 
@@ -139,6 +156,7 @@ vm_protect(uint64_t addr, uint64_t len, int prot)
 {
 	int err;
 
+	spin_lock(&vm_lock);
 	if (prot == PROT_NONE) {
 		err = pt_unmap(&env, root, addr, len);
 	} else {
@@ -147,16 +165,19 @@ vm_protect(uint64_t addr, uint64_t len, int prot)
 		err = pt_map(&env, root, addr, addr, len, flags);
 	}
 	flush_tlb(addr, len);
+	spin_unlock(&vm_lock);
 	return err ? -ENOMEM : 0;
 }
 
 int
 vm_map_uncached(uint64_t addr, uint64_t len)
 {
+	spin_lock(&vm_lock);
 	int err = pt_map(&env, root, addr, addr, len,
 			 PTE_W | PTE_NX | PTE_PCD | PTE_PWT);
 
 	flush_tlb(addr, len);
+	spin_unlock(&vm_lock);
 	return err ? -ENOMEM : 0;
 }
 
@@ -169,7 +190,9 @@ vm_root(void)
 uint64_t
 vm_alloc_pages(uint64_t npages)
 {
+	spin_lock(&vm_lock);
 	uint64_t addr = pmm_alloc_pages(&kernel_pmm, npages);
+	spin_unlock(&vm_lock);
 
 	if (addr)
 		memset((void *)addr, 0, npages * PAGE_4K);
@@ -179,7 +202,9 @@ vm_alloc_pages(uint64_t npages)
 void
 vm_free_pages(uint64_t addr, uint64_t npages)
 {
+	spin_lock(&vm_lock);
 	pmm_free_pages(&kernel_pmm, addr, npages);
+	spin_unlock(&vm_lock);
 }
 
 uint64_t
@@ -192,4 +217,22 @@ vm_alloc_stack(size_t size)
 		return 0;
 	vm_guard_page(base);
 	return base + pages * PAGE_4K;
+}
+
+void
+vm_free_stack(uint64_t top, size_t size)
+{
+	uint64_t pages = (size + 0xFFF) / PAGE_4K + 1;
+	uint64_t base = top - pages * PAGE_4K;
+
+	spin_lock(&vm_lock);
+	for (unsigned i = 0; i < nguards; i++) {
+		if (guards[i] == base) {
+			guards[i] = guards[--nguards];
+			break;
+		}
+	}
+	pt_map(&env, root, base, base, PAGE_4K, PTE_W | PTE_NX);
+	pmm_free_pages(&kernel_pmm, base, pages);
+	spin_unlock(&vm_lock);
 }

@@ -26,6 +26,8 @@ bool vm_user_range_ok(const void *p, size_t len);
 
 /* A zeroed stack of size bytes above a guard page; returns its top or 0. */
 uint64_t vm_alloc_stack(size_t size);
+/* Gives back a stack from vm_alloc_stack(size), guard page included. */
+void vm_free_stack(uint64_t top, size_t size);
 
 /* Anonymous memory for mmap(): zeroed pages, or 0. */
 uint64_t vm_alloc_pages(uint64_t npages);

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "lib/kernel/printk.h"
+#include "lib/kernel/spinlock.h"
 #include "lib/mm/pmm.h"
 #include "lib/mm/vm.h"
 #include "lib/sys/syscall.h"
@@ -21,6 +22,7 @@
 extern char __image_end[];
 
 static uint64_t *owned;		/* bit set = page handed out by mmap() */
+static struct spinlock owned_lock;	/* threads on every core map memory */
 
 static bool
 owned_test(uint64_t page)
@@ -69,8 +71,8 @@ sys_brk(long addr, long a1, long a2, long a3, long a4, long a5)
 	return (long)__image_end;
 }
 
-long
-sys_mmap(long addr, long len, long prot, long flags, long fd, long off)
+static long
+mmap_locked(long addr, long len, long prot, long flags, long fd, long off)
 {
 	if (len <= 0)
 		return -EINVAL;
@@ -93,8 +95,8 @@ sys_mmap(long addr, long len, long prot, long flags, long fd, long off)
 	return (long)at;
 }
 
-long
-sys_munmap(long addr, long len, long a2, long a3, long a4, long a5)
+static long
+munmap_locked(long addr, long len, long a2, long a3, long a4, long a5)
 {
 	if ((addr & (PAGE - 1)) || len <= 0)
 		return -EINVAL;
@@ -102,8 +104,8 @@ sys_munmap(long addr, long len, long a2, long a3, long a4, long a5)
 	return 0;
 }
 
-long
-sys_mremap(long old, long old_len, long new_len, long flags, long a4, long a5)
+static long
+mremap_locked(long old, long old_len, long new_len, long flags, long a4, long a5)
 {
 	uint64_t o = ((uint64_t)old_len + PAGE - 1) & ~(PAGE - 1);
 	uint64_t n = ((uint64_t)new_len + PAGE - 1) & ~(PAGE - 1);
@@ -119,7 +121,7 @@ sys_mremap(long old, long old_len, long new_len, long flags, long a4, long a5)
 	}
 	if (!(flags & MREMAP_MAYMOVE))
 		return -ENOMEM;
-	long moved = sys_mmap(0, (long)n, PROT_READ | PROT_WRITE,
+	long moved = mmap_locked(0, (long)n, PROT_READ | PROT_WRITE,
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (moved < 0)
 		return moved;
@@ -128,8 +130,8 @@ sys_mremap(long old, long old_len, long new_len, long flags, long a4, long a5)
 	return moved;
 }
 
-long
-sys_mprotect(long addr, long len, long prot, long a3, long a4, long a5)
+static long
+mprotect_locked(long addr, long len, long prot, long a3, long a4, long a5)
 {
 	uint64_t n = ((uint64_t)len + PAGE - 1) & ~(PAGE - 1);
 
@@ -146,4 +148,41 @@ long
 sys_madvise(long addr, long len, long advice, long a3, long a4, long a5)
 {
 	return 0;	/* advice only; pages stay as they are */
+}
+
+/* One lock over the page-ownership bitmap: threads on every core map. */
+long
+sys_mmap(long addr, long len, long prot, long flags, long fd, long off)
+{
+	spin_lock(&owned_lock);
+	long r = mmap_locked(addr, len, prot, flags, fd, off);
+	spin_unlock(&owned_lock);
+	return r;
+}
+
+long
+sys_munmap(long addr, long len, long a2, long a3, long a4, long a5)
+{
+	spin_lock(&owned_lock);
+	long r = munmap_locked(addr, len, a2, a3, a4, a5);
+	spin_unlock(&owned_lock);
+	return r;
+}
+
+long
+sys_mremap(long old, long old_len, long new_len, long flags, long a4, long a5)
+{
+	spin_lock(&owned_lock);
+	long r = mremap_locked(old, old_len, new_len, flags, a4, a5);
+	spin_unlock(&owned_lock);
+	return r;
+}
+
+long
+sys_mprotect(long addr, long len, long prot, long a3, long a4, long a5)
+{
+	spin_lock(&owned_lock);
+	long r = mprotect_locked(addr, len, prot, a3, a4, a5);
+	spin_unlock(&owned_lock);
+	return r;
 }

@@ -1,6 +1,6 @@
 /*
  * Process-level calls for Toro's single application: exit, thread pointer,
- * identity (pid 1, root), uname, and signals.  A signal sent to ourselves
+ * identity (pid 1, root; thread ids from lib/sched), uname, and signals.  A signal sent to ourselves
  * whose default action ends a process (abort() raising SIGABRT, say) stops
  * the VM with 128 + the signal, as a shell reports a killed process.
  * Handlers are recorded but never run: there is no delivery yet.
@@ -14,6 +14,8 @@
 #include "arch/x86_64/layout.h"
 #include "lib/kernel/panic.h"
 #include "lib/kernel/printk.h"
+#include "lib/sched/futex.h"
+#include "lib/sched/sched.h"
 #include "lib/sys/syscall.h"
 
 #define ARCH_SET_GS 0x1001
@@ -21,8 +23,29 @@
 #define ARCH_GET_FS 0x1003
 #define ARCH_GET_GS 0x1004
 
+/*
+ * The end of one thread.  As CLONE_CHILD_CLEARTID asks, its id word is
+ * cleared and a waiter woken (musl's thread-list lock is released this
+ * way); the last thread to end ends the program with its status.
+ */
 long
 sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
+{
+	struct thread *t = sched_current();
+	uint32_t *ctid = t->clear_child_tid;
+
+	if (ctid && user_ok(ctid, sizeof(*ctid))) {
+		__atomic_store_n(ctid, 0, __ATOMIC_SEQ_CST);
+		futex_wake(ctid, 1, ~0U);
+	}
+	thread_unregister(t);
+	if (__atomic_sub_fetch(&thread_count, 1, __ATOMIC_ACQ_REL) == 0)
+		kernel_exit((int)(status & 0xFF));
+	sched_exit_current();
+}
+
+long
+sys_exit_group(long status, long a1, long a2, long a3, long a4, long a5)
 {
 	kernel_exit((int)(status & 0xFF));
 }
@@ -32,6 +55,7 @@ sys_arch_prctl(long code, long addr, long a2, long a3, long a4, long a5)
 {
 	switch (code) {
 	case ARCH_SET_FS:
+		sched_current()->fs_base = (uint64_t)addr;
 		wrmsr(MSR_FS_BASE, (uint64_t)addr);
 		return 0;
 	case ARCH_GET_FS:
@@ -49,7 +73,16 @@ sys_arch_prctl(long code, long addr, long a2, long a3, long a4, long a5)
 long
 sys_set_tid_address(long tidptr, long a1, long a2, long a3, long a4, long a5)
 {
-	return 1;
+	struct thread *t = sched_current();
+
+	t->clear_child_tid = (uint32_t *)tidptr;
+	return t->tid;
+}
+
+long
+sys_gettid(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return sched_current()->tid;
 }
 
 long
@@ -118,12 +151,23 @@ sys_kill(long pid, long sig, long a2, long a3, long a4, long a5)
 	return self_signal(sig);
 }
 
+/* A signal to one thread: same effect, as long as the thread exists. */
+long
+sys_tkill(long tid, long sig, long a2, long a3, long a4, long a5)
+{
+	if (tid <= 0)
+		return -EINVAL;
+	if (!thread_find((int)tid))
+		return -ESRCH;
+	return self_signal(sig);
+}
+
 long
 sys_tgkill(long tgid, long tid, long sig, long a3, long a4, long a5)
 {
-	if (tgid != 1 || tid != 1)
-		return -ESRCH;
-	return self_signal(sig);
+	if (tgid != 1)
+		return tgid <= 0 ? -EINVAL : -ESRCH;
+	return sys_tkill(tid, sig, 0, 0, 0, 0);
 }
 
 long
@@ -155,5 +199,6 @@ sys_rt_sigprocmask(long how, long set, long old, long size, long a4, long a5)
 long
 sys_sched_yield(long a0, long a1, long a2, long a3, long a4, long a5)
 {
+	sched_yield_cpu();
 	return 0;
 }

@@ -1,8 +1,9 @@
 /*
  * Clocks and sleeps.  CLOCK_MONOTONIC counts TSC ticks since boot;
  * CLOCK_REALTIME adds the CMOS RTC reading taken the first time it is asked.
- * Sleeps halt the CPU until its local APIC timer fires (arch clock.c), and
- * check the clock they sleep on each time they wake.
+ * Sleeps block the thread on its core's timer list (lib/sched), so other
+ * threads run meanwhile and an idle core halts, and check the clock they
+ * sleep on each time they wake.
  */
 #include <errno.h>
 #include <sys/time.h>
@@ -10,6 +11,7 @@
 
 #include "arch/x86_64/clock.h"
 #include "arch/x86_64/io.h"
+#include "lib/sched/sched.h"
 #include "lib/sys/syscall.h"
 
 #define NSEC 1000000000ULL
@@ -131,8 +133,28 @@ sleep_until(long clk, uint64_t deadline_ns)
 		uint64_t ns = (uint64_t)now.tv_sec * NSEC + (uint64_t)now.tv_nsec;
 		if (ns >= deadline_ns)
 			return 0;
-		timer_sleep_until(rdtsc() + ticks_of(deadline_ns - ns));
+		sched_sleep_until(rdtsc() + ticks_of(deadline_ns - ns));
 	}
+}
+
+int
+time_deadline(long clk, const struct timespec *ts, bool absolute,
+	      uint64_t *tsc)
+{
+	struct timespec now;
+
+	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= (long)NSEC)
+		return -EINVAL;
+	if (clock_now(clk, &now))
+		return -EINVAL;
+	uint64_t want = (uint64_t)ts->tv_sec > (1ULL << 62) / NSEC ? 1ULL << 62 :
+			(uint64_t)ts->tv_sec * NSEC + (uint64_t)ts->tv_nsec;
+	uint64_t now_ns = (uint64_t)now.tv_sec * NSEC + (uint64_t)now.tv_nsec;
+	uint64_t tsc_now = rdtsc();
+	if (absolute)
+		want = want > now_ns ? want - now_ns : 0;
+	*tsc = tsc_now + (want ? ticks_of(want) : 1);
+	return 0;
 }
 
 static long

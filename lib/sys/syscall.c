@@ -33,11 +33,11 @@
 	X(SYS_madvise, sys_madvise) \
 	X(SYS_mprotect, sys_mprotect) \
 	X(SYS_exit, sys_exit) \
-	X(SYS_exit_group, sys_exit) \
+	X(SYS_exit_group, sys_exit_group) \
 	X(SYS_arch_prctl, sys_arch_prctl) \
 	X(SYS_set_tid_address, sys_set_tid_address) \
 	X(SYS_getpid, sys_getpid) \
-	X(SYS_gettid, sys_getpid) \
+	X(SYS_gettid, sys_gettid) \
 	X(SYS_getppid, sys_getppid) \
 	X(SYS_getuid, sys_getuid) \
 	X(SYS_geteuid, sys_getuid) \
@@ -45,12 +45,16 @@
 	X(SYS_getegid, sys_getuid) \
 	X(SYS_uname, sys_uname) \
 	X(SYS_kill, sys_kill) \
-	X(SYS_tkill, sys_kill) \
+	X(SYS_tkill, sys_tkill) \
 	X(SYS_tgkill, sys_tgkill) \
 	X(SYS_rt_sigaction, sys_rt_sigaction) \
 	X(SYS_rt_sigprocmask, sys_rt_sigprocmask) \
 	X(SYS_sched_yield, sys_sched_yield) \
 	X(SYS_sched_getaffinity, sys_sched_getaffinity) \
+	X(SYS_sched_setaffinity, sys_sched_setaffinity) \
+	X(SYS_clone, sys_clone) \
+	X(SYS_futex, sys_futex) \
+	X(SYS_set_robust_list, sys_set_robust_list) \
 	X(SYS_getcpu, sys_getcpu) \
 	X(SYS_clock_gettime, sys_clock_gettime) \
 	X(SYS_clock_getres, sys_clock_getres) \

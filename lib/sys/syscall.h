@@ -16,6 +16,17 @@ struct syscall_args {
 	long a[6];		/* rdi, rsi, rdx, r10, r8, r9 */
 };
 
+/*
+ * The whole frame entry.S saves on the thread's kernel stack: the
+ * arguments, the other registers the caller expects back, and the iretq
+ * frame.  clone() copies it for the child.
+ */
+struct syscall_frame {
+	struct syscall_args args;
+	uint64_t r15, r14, r13, r12, rbx, rbp;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
 typedef long (*syscall_fn)(long, long, long, long, long, long);
 
 long syscall_dispatch(const struct syscall_args *args);
@@ -62,6 +73,22 @@ long sys_gettimeofday(long tv, long tz, long, long, long, long);
 long sys_time(long t, long, long, long, long, long);
 long sys_nanosleep(long req, long rem, long, long, long, long);
 long sys_clock_nanosleep(long clk, long flags, long req, long rem, long, long);
+
+/*
+ * The TSC value at which ts (on clock clk, absolute or from now) comes;
+ * -EINVAL for a bad clock or timespec.  For timed waits.
+ */
+struct timespec;
+int time_deadline(long clk, const struct timespec *ts, bool absolute,
+		  uint64_t *tsc);
+
+long sys_clone(long flags, long stack, long ptid, long ctid, long tls, long);
+long sys_exit_group(long status, long, long, long, long, long);
+long sys_gettid(long, long, long, long, long, long);
+long sys_set_robust_list(long head, long len, long, long, long, long);
+long sys_futex(long addr, long op, long val, long timeout, long addr2, long val3);
+long sys_sched_setaffinity(long pid, long len, long mask, long, long, long);
+long sys_tkill(long tid, long sig, long, long, long, long);
 
 long sys_getrandom(long buf, long len, long flags, long, long, long);
 

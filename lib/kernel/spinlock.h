@@ -1,0 +1,29 @@
+/*
+ * Spinlocks for the few structures cores share: the page allocator, the
+ * console, futex buckets, the thread-id table.  Kernel code runs with
+ * interrupts off, so a holder is never preempted and a plain
+ * test-and-test-and-set lock is enough.  Run queues never take one (see
+ * lib/sched/sched.c).
+ */
+#ifndef TORO_SPINLOCK_H
+#define TORO_SPINLOCK_H
+
+struct spinlock {
+	int locked;
+};
+
+static inline void
+spin_lock(struct spinlock *l)
+{
+	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+}
+
+static inline void
+spin_unlock(struct spinlock *l)
+{
+	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+}
+
+#endif
