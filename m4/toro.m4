@@ -115,8 +115,21 @@ _TORO_EOF
   AS_IF([$CC_FOR_BUILD -fsanitize=address,undefined conftest_build.c -o conftest_build$BUILD_EXEEXT >&AS_MESSAGE_LOG_FD 2>&1 && ./conftest_build$BUILD_EXEEXT >/dev/null],
     [toro_have_san=yes], [toro_have_san=no])
   AC_MSG_RESULT([$toro_have_san])
+  dnl The lock-free rings and the per-core heaps are also tested under
+  dnl ThreadSanitizer, with real host threads playing the cores.
+  cat > conftest_build.c <<_TORO_EOF
+#include <pthread.h>
+static int v;
+static void *run(void *p) { __atomic_store_n(&v, 1, __ATOMIC_RELEASE); return p; }
+int main(void) { pthread_t t; if (pthread_create(&t, 0, run, 0)) return 1; pthread_join(t, 0); return __atomic_load_n(&v, __ATOMIC_ACQUIRE) != 1; }
+_TORO_EOF
+  AC_MSG_CHECKING([whether $CC_FOR_BUILD supports -fsanitize=thread])
+  AS_IF([$CC_FOR_BUILD -fsanitize=thread conftest_build.c -o conftest_build$BUILD_EXEEXT -lpthread >&AS_MESSAGE_LOG_FD 2>&1 && ./conftest_build$BUILD_EXEEXT >/dev/null 2>&1],
+    [toro_have_tsan=yes], [toro_have_tsan=no])
+  AC_MSG_RESULT([$toro_have_tsan])
   rm -f conftest_build.c conftest_build$BUILD_EXEEXT
   AM_CONDITIONAL([HAVE_SANITIZERS], [test $toro_have_san = yes])
+  AM_CONDITIONAL([HAVE_TSAN], [test $toro_have_tsan = yes])
 ])
 
 # TORO_CHECK_MUSL: applications link statically against musl (Debian musl-dev).

@@ -54,3 +54,28 @@ expect_grep() {
 	tap_result $r "$3"
 	tap_show_on_fail $r "$1"
 }
+
+# guest_tap NAME OUTFILE STATUS MIN: reports each "ok N - ..." or "not ok
+# N - ..." line a guest printed as a result of its own, prefixed "NAME: ",
+# then checks that the guest's plan ("1..N") was met with at least MIN
+# checks and that it exited 0 (STATUS).  Shows the output on a failure.
+guest_tap() {
+	tr -d '\r' <"$2" | awk -v name="$1" '
+		/^(not )?ok [0-9]+ - / {
+			bad = /^not /
+			sub(/^(not )?ok [0-9]+ - /, "")
+			print bad " " name ": " $0
+		}' >"$TMP/guest-tap"
+	while read -r bad line; do
+		tap_result "$bad" "$line"
+	done <"$TMP/guest-tap"
+	want=$(tr -d '\r' <"$2" | sed -n 's/^1\.\.\([0-9]*\)$/\1/p')
+	got=$(wc -l <"$TMP/guest-tap")
+	complete=1
+	[ -n "$want" ] && [ "$got" -eq "$want" ] && [ "$got" -ge "$4" ] && complete=0
+	tap_result $complete "$1: every check reported (${got} of ${want:-?})"
+	expect_status 0 "$3" "$1: exit status"
+	if [ "$3" -ne 0 ] || [ $complete -ne 0 ] || grep -q '^1 ' "$TMP/guest-tap"; then
+		tap_show_on_fail 1 "$2"
+	fi
+}

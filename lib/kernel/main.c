@@ -168,5 +168,6 @@ toro_kernel_main(uint32_t protocol, uint32_t data)
 	vm_init();
 	sched_init();
 	smp_init(max_cpus);
+	sched_start_ticking();
 	crt_start(&cmdline);
 }

@@ -570,10 +570,22 @@ sched_init(void)
 		panic("the main thread is not thread 1");
 	if (slice_ms) {
 		slice_ticks = tsc_hz() / 1000 * slice_ms;
-		c->slice_end = rdtsc() + slice_ticks;
 		pr_debug("sched: preemptive, %u ms time slice\n", slice_ms);
 	}
 	publish(c);
+}
+
+void
+sched_start_ticking(void)
+{
+	struct sched_cpu *c = this_sched();
+
+	if (slice_ticks) {
+		c->slice_end = rdtsc() + slice_ticks;
+		if (!timer_rearm(c, true))
+			pr_warn("sched: no usable local APIC timer; timeslice= "
+				"has no effect\n");
+	}
 }
 
 void

@@ -77,6 +77,8 @@ struct sched_cpu {
 
 /* The boot CPU: its scheduler, the main thread (tid 1) and idle thread. */
 void sched_init(void);
+/* Starts the boot CPU's time slice (once its local APIC is up). */
+void sched_start_ticking(void);
 /* An application processor, before it says it is online. */
 void sched_init_ap(void);
 /* An application processor's last step: its idle loop. */
