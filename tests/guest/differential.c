@@ -9,7 +9,9 @@
  * snprintf truncation, sscanf, string functions, stdlib conversions,
  * qsort/bsearch, a malloc/realloc/free churn with content checks (small
  * blocks and blocks well above musl's mmap threshold), long double (x87
- * precision), argv[1..] and the environment.  The last line is a checksum
+ * precision), argv[1..] and the environment, and POSIX threads: a mutex,
+ * a condition-variable pipeline, barrier phases, thread-local storage and
+ * join values, whose printed results do not depend on scheduling.  The last line is a checksum
  * of everything printed before it; the exit status is 7.
  */
 #define _GNU_SOURCE
@@ -19,6 +21,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -763,6 +766,144 @@ test_args_env(int argc, char **argv)
 	    getenv("BAZ") ? getenv("BAZ") : "(unset)");
 }
 
+/* ------------------------------------------------------------ threads */
+
+#define NTHREADS 4
+static pthread_mutex_t th_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t th_total;
+static __thread uint64_t th_local = 5;
+
+static void *
+th_sum(void *arg)
+{
+	uint64_t id = (uint64_t)(uintptr_t)arg, mine = 0;
+
+	th_local = id * 1000;
+	for (uint64_t i = 0; i < 50000; i++) {
+		pthread_mutex_lock(&th_lock);
+		th_total += i * (id + 1);
+		pthread_mutex_unlock(&th_lock);
+		mine += i % 7;
+	}
+	return (void *)(uintptr_t)(mine + th_local);
+}
+
+/* A three-stage pipeline: each stage squares-and-adds and passes on. */
+struct stage {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t item;
+	int full, done;
+};
+
+static struct stage stages[3] = {
+	{ PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 },
+	{ PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 },
+	{ PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 },
+};
+
+static void
+stage_put(struct stage *s, uint64_t v, int done)
+{
+	pthread_mutex_lock(&s->lock);
+	while (s->full)
+		pthread_cond_wait(&s->cond, &s->lock);
+	s->item = v;
+	s->done = done;
+	s->full = 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int
+stage_get(struct stage *s, uint64_t *v)
+{
+	pthread_mutex_lock(&s->lock);
+	while (!s->full)
+		pthread_cond_wait(&s->cond, &s->lock);
+	*v = s->item;
+	int done = s->done;
+	s->full = 0;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return done;
+}
+
+static void *
+th_stage(void *arg)
+{
+	int k = (int)(uintptr_t)arg;
+	uint64_t v;
+	int done;
+
+	do {
+		done = stage_get(&stages[k], &v);
+		stage_put(&stages[k + 1], (v * v + (uint64_t)k) % 1000003, done);
+	} while (!done);
+	return NULL;
+}
+
+static pthread_barrier_t th_barrier;
+static uint64_t th_slots[NTHREADS];
+
+static void *
+th_phases(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg;
+
+	for (unsigned phase = 1; phase <= 20; phase++) {
+		th_slots[id] = th_slots[id] * 31 + phase * (id + 1);
+		pthread_barrier_wait(&th_barrier);
+		/* Everyone reads every slot between the two barriers. */
+		uint64_t seen = 0;
+		for (unsigned j = 0; j < NTHREADS; j++)
+			seen += th_slots[j];
+		pthread_barrier_wait(&th_barrier);
+		th_slots[id] ^= seen & 0xFF;
+		pthread_barrier_wait(&th_barrier);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	pthread_t t[NTHREADS];
+
+	section("threads");
+	for (uintptr_t i = 0; i < NTHREADS; i++)
+		if (pthread_create(&t[i], NULL, th_sum, (void *)i))
+			fail("pthread_create");
+	for (int i = 0; i < NTHREADS; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		out("thread %d returned %" PRIuPTR "\n", i, (uintptr_t)r);
+	}
+	out("mutex total %" PRIu64 ", main's thread-local %" PRIu64 "\n", th_total,
+	    th_local);
+
+	for (uintptr_t k = 0; k < 2; k++)
+		pthread_create(&t[k], NULL, th_stage, (void *)k);
+	uint64_t v, acc = 0;
+	for (uint64_t i = 1; i <= 2000; i++) {
+		stage_put(&stages[0], i, i == 2000);
+		stage_get(&stages[2], &v);
+		acc = acc * 17 + v;
+	}
+	for (int k = 0; k < 2; k++)
+		pthread_join(t[k], NULL);
+	out("pipeline of 2000 items through 2 threads: %016" PRIx64 "\n", acc);
+
+	pthread_barrier_init(&th_barrier, NULL, NTHREADS);
+	for (uintptr_t i = 0; i < NTHREADS; i++)
+		pthread_create(&t[i], NULL, th_phases, (void *)i);
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&th_barrier);
+	for (int i = 0; i < NTHREADS; i++)
+		out("barrier slot %d: %016" PRIx64 "\n", i, th_slots[i]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -774,6 +915,7 @@ main(int argc, char **argv)
 	test_strings();
 	test_stdlib();
 	test_malloc();
+	test_threads();
 
 	/* Through stderr too: flushed in order, so the stream does not matter. */
 	fflush(stdout);
