@@ -107,6 +107,8 @@ static const struct kernel_option options[] = {
 	{ "maxcpus", opt_maxcpus, false, "start at most N CPUs" },
 	{ "timeslice", sched_set_timeslice, false,
 	  "preempt a thread after N ms if others wait (default 0: never)" },
+	{ "idle_poll", sched_set_idle_poll, false,
+	  "an idle core polls N us for work before halting (default 50)" },
 	{ "stack", crt_set_stack_size, false, "main stack size (default 256K)" },
 	{ "argv0", crt_set_argv0, false, "the application's argv[0]" },
 	{ "virtio_mmio.device", opt_virtio_mmio, true, "virtio-mmio device" },

@@ -37,6 +37,8 @@ static struct sched_cpu *cpus[CPU_MAX];
 static struct thread main_thread;
 static unsigned slice_ms;		/* 0: cooperative */
 static uint64_t slice_ticks;
+static unsigned idle_poll_us = 50;	/* idle_poll= */
+static uint64_t idle_poll_ticks;
 
 void ctx_switch(uint64_t *save_rsp, uint64_t next_rsp);
 void sched_finish_switch(void);
@@ -87,6 +89,22 @@ sched_set_timeslice(const char *v)
 		n = n * 10 + (unsigned)(*v - '0');
 	}
 	slice_ms = n;
+	return 0;
+}
+
+int
+sched_set_idle_poll(const char *v)
+{
+	unsigned n = 0;
+
+	if (!v || !*v)
+		return -EINVAL;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9' || n > 1000000)
+			return -EINVAL;
+		n = n * 10 + (unsigned)(*v - '0');
+	}
+	idle_poll_us = n;
 	return 0;
 }
 
@@ -444,8 +462,31 @@ sched_migrate(struct thread *t, unsigned index)
 /* ------------------------------------------------------- idle, interrupts */
 
 /*
- * A core's idle thread: run what there is, else halt until an interrupt.
- * Without a usable timer and with sleepers waiting it has to poll.
+ * Watches the incoming stack for idle_poll= microseconds before halting:
+ * a thread that blocked a moment ago is often woken again a moment
+ * later (a condition-variable or channel round trip), and catching that
+ * here saves the waker an IPI and this core the wake-up from HLT, which
+ * costs tens of microseconds on a virtual CPU.  Bounded, so an idle core
+ * still halts almost all the time.
+ */
+static bool
+idle_poll(struct sched_cpu *c)
+{
+	if (!idle_poll_ticks)
+		return false;
+	uint64_t end = rdtsc() + idle_poll_ticks;
+	do {
+		if (__atomic_load_n(&c->incoming, __ATOMIC_RELAXED))
+			return true;
+		__asm__ volatile("pause");
+	} while ((int64_t)(rdtsc() - end) < 0);
+	return false;
+}
+
+/*
+ * A core's idle thread: run what there is, else poll briefly, then halt
+ * until an interrupt.  Without a usable timer and with sleepers waiting it
+ * has to poll.
  */
 static void
 idle_loop(void *unused)
@@ -458,6 +499,8 @@ idle_loop(void *unused)
 			switch_to(c, next, NULL);
 			continue;
 		}
+		if (idle_poll(c))
+			continue;
 		bool can_halt = timer_rearm(c, false);
 		__atomic_store_n(&c->halted, 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -568,6 +611,8 @@ sched_init(void)
 	c->idle = idle_alloc(c, true);
 	if (thread_register(m) != 1)
 		panic("the main thread is not thread 1");
+	if (idle_poll_us)
+		idle_poll_ticks = tsc_hz() / 1000000 * idle_poll_us;
 	if (slice_ms) {
 		slice_ticks = tsc_hz() / 1000 * slice_ms;
 		pr_debug("sched: preemptive, %u ms time slice\n", slice_ms);

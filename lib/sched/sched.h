@@ -124,6 +124,8 @@ void sched_migrate(struct thread *t, unsigned index);
 
 /* Kernel option timeslice=MS (0 = cooperative, the default). */
 int sched_set_timeslice(const char *v);
+/* Kernel option idle_poll=US: how long an idle core polls before HLT. */
+int sched_set_idle_poll(const char *v);
 
 /* Interrupt hooks (traps.c): return nonzero to preempt the thread. */
 int sched_timer_interrupt(void);
