@@ -18,6 +18,7 @@
 #include "drivers/acpi/cpus.h"
 #include "lib/kernel/bootinfo.h"
 #include "lib/kernel/printk.h"
+#include "lib/mm/heap.h"
 #include "lib/mm/vm.h"
 #include "lib/sched/sched.h"
 
@@ -134,6 +135,7 @@ ap_main(struct ap_boot *b)
 		    b->syscall_top);
 	lapic_enable();
 	sched_init_ap();
+	heap_init_cpu();
 	__atomic_fetch_or(&online_mask, 1ULL << b->cpu.index, __ATOMIC_RELEASE);
 	__atomic_store_n(&b->started, 1, __ATOMIC_RELEASE);
 	sched_idle_ap();

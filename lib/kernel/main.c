@@ -20,6 +20,7 @@
 #include "lib/kernel/kstring.h"
 #include "lib/kernel/panic.h"
 #include "lib/kernel/printk.h"
+#include "lib/mm/heap.h"
 #include "lib/mm/vm.h"
 #include "lib/sched/sched.h"
 
@@ -169,6 +170,7 @@ toro_kernel_main(uint32_t protocol, uint32_t data)
 	smp_discover(&boot_info);
 	vm_init();
 	sched_init();
+	heap_init_cpu();
 	smp_init(max_cpus);
 	sched_start_ticking();
 	crt_start(&cmdline);
