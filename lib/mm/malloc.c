@@ -21,6 +21,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/io.h"
+#include "lib/kernel/panic.h"
 #include "lib/mm/heap.h"
 
 /*
@@ -29,7 +30,6 @@
  * its own through this_cpu()->heap; the array is indexed only to read
  * another core's counters (toro_heap_stats).
  */
-static struct heap_cpu heap_state[CPU_MAX];
 
 static long
 syscall6(long nr, long a, long b, long c, long d, long e, long f)
@@ -82,12 +82,23 @@ page_map(size_t bytes, size_t align)
 
 static const struct heap_env page_source = { page_map, page_unmap };
 
+/*
+ * A core's heap state lives in a page of its own, taken when the core
+ * first needs it (at boot: heap_init_cpu()), so an image pays for the
+ * cores it runs on, not for CPU_MAX of them.
+ */
+static struct heap_cpu *heaps[CPU_MAX];	/* for toro_heap_stats() */
+
 static struct heap_cpu *
 heap_setup(struct percpu *c)
 {
-	struct heap_cpu *h = &heap_state[c->index];
+	_Static_assert(sizeof(struct heap_cpu) <= HEAP_PAGE, "one page");
+	struct heap_cpu *h = page_map(HEAP_PAGE, HEAP_PAGE);
 
+	if (!h)
+		panic("out of memory for CPU %u's heap", c->index);
 	heap_cpu_init(h, &page_source);
+	__atomic_store_n(&heaps[c->index], h, __ATOMIC_RELEASE);
 	c->heap = h;
 	return h;
 }
@@ -242,8 +253,14 @@ toro_heap_stats(int cpu, struct toro_heap_stats *out)
 		errno = EINVAL;
 		return -1;
 	}
-	/* A core that never allocated has a zeroed heap: zeros. */
-	heap_stats(&heap_state[cpu], out);
+	/* A core whose heap is not set up yet reports zeros. */
+	struct heap_cpu *h = __atomic_load_n(&heaps[cpu], __ATOMIC_ACQUIRE);
+	if (h) {
+		heap_stats(h, out);
+	} else {
+		static const struct toro_heap_stats zero;
+		*out = zero;
+	}
 	return 0;
 }
 

@@ -19,7 +19,7 @@
 #include "lib/mm/paging.h"
 #include "lib/mm/pmm.h"
 
-#define MAX_GUARDS 4096	/* four stacks per CPU, and one per thread */
+#define MAX_GUARDS 512	/* named in fault reports; more are still unmapped */
 
 extern char __image_start[], __text_end[], __rodata_end[], __image_end[];
 
