@@ -451,14 +451,6 @@ sched_exit_current(void)
 	panic("a dead thread ran again");
 }
 
-void
-sched_migrate(struct thread *t, unsigned index)
-{
-	__atomic_store_n(&t->want_cpu, (int)index, __ATOMIC_RELEASE);
-	if (t == sched_current())
-		sched_yield_cpu();
-}
-
 /* ------------------------------------------------------- idle, interrupts */
 
 /*

@@ -116,11 +116,6 @@ void sched_timer_set(uint64_t deadline);
 void sched_start(struct thread *t, struct sched_cpu *c);
 /* Ends the current thread: its memory is recycled once it is off-CPU. */
 __attribute__((noreturn)) void sched_exit_current(void);
-/*
- * Moves a thread to core index: the caller at once, another thread the
- * next time its core schedules it.
- */
-void sched_migrate(struct thread *t, unsigned index);
 
 /* Kernel option timeslice=MS (0 = cooperative, the default). */
 int sched_set_timeslice(const char *v);
@@ -139,8 +134,17 @@ void thread_free(struct thread *t);
 /* Registers t under a new id; the id table finds threads for tid calls. */
 int thread_register(struct thread *t);
 void thread_unregister(struct thread *t);
-/* The thread with this id (0 = the caller), or NULL. */
+/*
+ * The thread with this id (0 = the caller), or NULL.  Only the caller's
+ * own is safe to use afterwards: another thread may exit meanwhile.
+ */
 struct thread *thread_find(int tid);
+/*
+ * Calls fn(t, arg) for the thread with this id (0 = the caller) while it
+ * cannot exit (under the id table's lock unless it is the caller; fn must
+ * not block then); -ESRCH when there is none.
+ */
+long thread_apply(int tid, long (*fn)(struct thread *, void *), void *arg);
 /* The core a new thread goes to (see toro_thread(3) for the policy). */
 struct sched_cpu *thread_place(struct thread *creator);
 /* Live threads; the last one to exit ends the program. */

@@ -10,6 +10,7 @@
  * core after its own: a main thread that starts one worker per core and
  * joins them puts one on each.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -124,6 +125,20 @@ thread_find(int tid)
 	struct thread *t = thread_find_locked(tid);
 	spin_unlock(&tid_lock);
 	return t;
+}
+
+long
+thread_apply(int tid, long (*fn)(struct thread *, void *), void *arg)
+{
+	if (tid == 0)
+		return fn(sched_current(), arg);
+	if (tid < 0)
+		return -ESRCH;
+	spin_lock(&tid_lock);
+	struct thread *t = thread_find_locked(tid);
+	long r = t ? fn(t, arg) : -ESRCH;
+	spin_unlock(&tid_lock);
+	return r;
 }
 
 struct sched_cpu *

@@ -10,30 +10,53 @@
 #include "lib/sched/sched.h"
 #include "lib/sys/syscall.h"
 
+static long
+get_affinity(struct thread *t, void *mask)
+{
+	*(uint64_t *)mask = t->affinity & smp_online_mask();
+	return 0;
+}
+
 long
 sys_sched_getaffinity(long pid, long len, long mask, long a3, long a4, long a5)
 {
-	uint64_t *m = (uint64_t *)mask;
-	struct thread *t = thread_find((int)pid);
+	uint64_t m;
 
-	if (!t)
-		return -ESRCH;
 	/* Linux: at least one long, a multiple of its size; writes one. */
-	if (len < (long)sizeof(*m) || len % (long)sizeof(long))
+	if (len < (long)sizeof(m) || len % (long)sizeof(long))
 		return -EINVAL;
-	if (!user_ok(m, sizeof(*m)))
+	if (!user_ok((void *)mask, sizeof(m)))
 		return -EFAULT;
-	*m = t->affinity & smp_online_mask();
-	return sizeof(*m);
+	long err = thread_apply((int)pid, get_affinity, &m);
+	if (err)
+		return err;
+	*(uint64_t *)mask = m;
+	return sizeof(m);
+}
+
+/*
+ * Records the new mask; a thread on a core it may no longer use is told
+ * to move to the lowest one it may (another thread moves at its next
+ * scheduling point; the caller yields for it below, outside the lock).
+ */
+static long
+set_affinity(struct thread *t, void *mask)
+{
+	uint64_t allowed = *(uint64_t *)mask;
+
+	t->affinity = allowed;
+	if (!(allowed >> sched_cpu_index(t->cpu) & 1))
+		__atomic_store_n(&t->want_cpu, __builtin_ctzll(allowed),
+				 __ATOMIC_RELEASE);
+	return 0;
 }
 
 long
 sys_sched_setaffinity(long pid, long len, long mask, long a3, long a4, long a5)
 {
 	const uint64_t *m = (const uint64_t *)mask;
-	struct thread *t = thread_find((int)pid);
 
-	if (!t)
+	if (!thread_find((int)pid))	/* Linux looks the thread up first */
 		return -ESRCH;
 	if (len < (long)sizeof(*m))
 		return -EINVAL;
@@ -42,10 +65,12 @@ sys_sched_setaffinity(long pid, long len, long mask, long a3, long a4, long a5)
 	uint64_t allowed = *m & smp_online_mask();
 	if (!allowed)
 		return -EINVAL;
-	t->affinity = allowed;
-	unsigned here = sched_cpu_index(t->cpu);
-	if (!(allowed >> here & 1))
-		sched_migrate(t, (unsigned)__builtin_ctzll(allowed));
+	struct thread *self = sched_current();
+	long err = thread_apply(pid == self->tid ? 0 : (int)pid, set_affinity, &allowed);
+	if (err)
+		return err;
+	if (__atomic_load_n(&self->want_cpu, __ATOMIC_ACQUIRE) >= 0)
+		sched_yield_cpu();	/* moves the caller now */
 	return 0;
 }
 
