@@ -13,6 +13,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/io.h"
 #include "lib/kernel/printk.h"
+#include "lib/kernel/spinlock.h"
 
 static uint64_t hz;	/* TSC ticks per second, once calibrated */
 
@@ -98,22 +99,32 @@ tsc_hz_from_pit0(void)
 	return (rdtsc() - start) * 1193182 / (uint16_t)(first - now);
 }
 
+/* The first caller calibrates; any other core asking meanwhile waits. */
 uint64_t
 tsc_hz(void)
 {
-	if (!hz) {
-		hz = tsc_hz_from_cpuid();
-		if (!hz)
-			hz = tsc_hz_from_pit();
-		if (!hz)
-			hz = tsc_hz_from_pit0();
-		if (!hz) {
-			hz = 1000000000;
+	static struct spinlock lock;
+	uint64_t h = __atomic_load_n(&hz, __ATOMIC_ACQUIRE);
+
+	if (h)
+		return h;
+	spin_lock(&lock);
+	h = hz;
+	if (!h) {
+		h = tsc_hz_from_cpuid();
+		if (!h)
+			h = tsc_hz_from_pit();
+		if (!h)
+			h = tsc_hz_from_pit0();
+		if (!h) {
+			h = 1000000000;
 			pr_warn("cannot calibrate the TSC; assuming 1 GHz\n");
 		}
-		pr_debug("TSC: %llu kHz\n", (unsigned long long)(hz / 1000));
+		pr_debug("TSC: %llu kHz\n", (unsigned long long)(h / 1000));
+		__atomic_store_n(&hz, h, __ATOMIC_RELEASE);
 	}
-	return hz;
+	spin_unlock(&lock);
+	return h;
 }
 
 /* ------------------------------------------------- the local APIC timer */

@@ -464,8 +464,11 @@ sched_exit_current(void)
 static bool
 idle_poll(struct sched_cpu *c)
 {
-	if (!idle_poll_ticks)
+	if (!idle_poll_us)
 		return false;
+	if (!idle_poll_ticks)	/* not at boot: calibrating the TSC takes 10 ms */
+		__atomic_store_n(&idle_poll_ticks, tsc_hz() / 1000000 * idle_poll_us,
+				 __ATOMIC_RELAXED);
 	uint64_t end = rdtsc() + idle_poll_ticks;
 	do {
 		if (__atomic_load_n(&c->incoming, __ATOMIC_RELAXED))
@@ -603,8 +606,6 @@ sched_init(void)
 	c->idle = idle_alloc(c, true);
 	if (thread_register(m) != 1)
 		panic("the main thread is not thread 1");
-	if (idle_poll_us)
-		idle_poll_ticks = tsc_hz() / 1000000 * idle_poll_us;
 	if (slice_ms) {
 		slice_ticks = tsc_hz() / 1000 * slice_ms;
 		pr_debug("sched: preemptive, %u ms time slice\n", slice_ms);
