@@ -7,7 +7,10 @@
 #ifndef TORO_TORO_H
 #define TORO_TORO_H
 
+#include <toro/channel.h>
+#include <toro/heap.h>
 #include <toro/status.h>
+#include <toro/thread.h>
 #include <toro/version.h>
 
 #endif

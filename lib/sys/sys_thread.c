@@ -63,7 +63,8 @@ sys_clone(long flags, long stack, long ptid, long ctid, long tls, long a5)
 	t->rsp = (uint64_t)sp;
 
 	t->fs_base = flags & CLONE_SETTLS ? (uint64_t)tls : self->fs_base;
-	t->affinity = self->affinity;
+	/* Placed by toro_thread_spawn(): any core, starting on the one named. */
+	t->affinity = self->spawn_cpu >= 0 ? ~0ULL : self->affinity;
 	if (flags & CLONE_CHILD_CLEARTID)
 		t->clear_child_tid = (uint32_t *)ctid;
 	int tid = thread_register(t);
