@@ -23,6 +23,7 @@
 #include "arch/x86_64/io.h"
 #include "lib/kernel/panic.h"
 #include "lib/mm/heap.h"
+#include "lib/sched/sched.h"
 
 /*
  * Every core's heap, in .bss (512 bytes each) so that a core's heap never
@@ -89,6 +90,22 @@ static const struct heap_env page_source = { page_map, page_unmap };
  */
 static struct heap_cpu *heaps[CPU_MAX];	/* for toro_heap_stats() */
 
+/*
+ * The heap of the core we run on must stay ours for the whole call: no
+ * other thread of this core may run in the middle, and we may not be
+ * moved.  Without the time slice a thread leaves its core only at a
+ * system call, which the fast path never makes (and the slow path's
+ * mmap never switches), so that holds already; with timeslice= the
+ * timer could preempt us, so interrupts go off.  cli/sti are not free
+ * under TCG (sti ends a translated block): the cooperative default skips
+ * them.  irq_restore(0) does nothing.
+ */
+static inline unsigned long
+heap_enter(void)
+{
+	return sched_preemptive ? irq_save() : 0;
+}
+
 static struct heap_cpu *
 heap_setup(struct percpu *c)
 {
@@ -117,7 +134,7 @@ heap_here(void)
 void
 heap_init_cpu(void)
 {
-	unsigned long flags = irq_save();
+	unsigned long flags = heap_enter();
 
 	heap_here();
 	irq_restore(flags);
@@ -138,7 +155,7 @@ nomem(void *p)
 __attribute__((flatten)) void *
 malloc(size_t n)
 {
-	unsigned long flags = irq_save();
+	unsigned long flags = heap_enter();
 	void *p = heap_alloc(heap_here(), n);
 
 	irq_restore(flags);
@@ -150,7 +167,7 @@ free(void *p)
 {
 	if (!p)
 		return;
-	unsigned long flags = irq_save();
+	unsigned long flags = heap_enter();
 
 	heap_free(heap_here(), p);
 	irq_restore(flags);
@@ -159,7 +176,7 @@ free(void *p)
 void *
 calloc(size_t count, size_t n)
 {
-	unsigned long flags = irq_save();
+	unsigned long flags = heap_enter();
 	void *p = heap_calloc(heap_here(), count, n);
 
 	irq_restore(flags);
@@ -170,7 +187,7 @@ calloc(size_t count, size_t n)
 void *
 realloc(void *p, size_t n)
 {
-	unsigned long flags = irq_save();
+	unsigned long flags = heap_enter();
 	void *q = heap_realloc(heap_here(), p, n);
 
 	irq_restore(flags);
@@ -185,7 +202,7 @@ aligned_alloc(size_t align, size_t n)
 		errno = EINVAL;
 		return NULL;
 	}
-	unsigned long flags = irq_save();
+	unsigned long flags = heap_enter();
 	void *p = heap_memalign(heap_here(), align, n);
 
 	irq_restore(flags);
@@ -210,7 +227,7 @@ posix_memalign(void **out, size_t align, size_t n)
 {
 	if (align < sizeof(void *) || (align & (align - 1)))
 		return EINVAL;
-	unsigned long flags = irq_save();
+	unsigned long flags = heap_enter();
 	void *p = heap_memalign(heap_here(), align, n);
 
 	irq_restore(flags);
@@ -267,7 +284,7 @@ toro_heap_stats(int cpu, struct toro_heap_stats *out)
 int
 toro_heap_trim(void)
 {
-	unsigned long flags = irq_save();
+	unsigned long flags = heap_enter();
 	size_t bytes = heap_trim(heap_here());
 
 	irq_restore(flags);

@@ -36,6 +36,7 @@
 static struct sched_cpu *cpus[CPU_MAX];
 static struct thread main_thread;
 static unsigned slice_ms;		/* 0: cooperative */
+bool sched_preemptive;
 static uint64_t slice_ticks;
 static unsigned idle_poll_us = 50;	/* idle_poll= */
 static uint64_t idle_poll_ticks;
@@ -607,6 +608,7 @@ sched_init(void)
 	if (thread_register(m) != 1)
 		panic("the main thread is not thread 1");
 	if (slice_ms) {
+		sched_preemptive = true;
 		slice_ticks = tsc_hz() / 1000 * slice_ms;
 		pr_debug("sched: preemptive, %u ms time slice\n", slice_ms);
 	}

@@ -117,6 +117,11 @@ void sched_start(struct thread *t, struct sched_cpu *c);
 /* Ends the current thread: its memory is recycled once it is off-CPU. */
 __attribute__((noreturn)) void sched_exit_current(void);
 
+/*
+ * True when timeslice= is set: a thread can then lose its core at any
+ * instruction where interrupts are on, not only at system calls.
+ */
+extern bool sched_preemptive;
 /* Kernel option timeslice=MS (0 = cooperative, the default). */
 int sched_set_timeslice(const char *v);
 /* Kernel option idle_poll=US: how long an idle core polls before HLT. */
