@@ -95,3 +95,16 @@ kparse_size(const char *s, unsigned long long *out)
 	*out = v << shift;
 	return 0;
 }
+
+int
+kparse_uint(const char *s, unsigned max, unsigned *out)
+{
+	unsigned long long v;
+
+	/* A plain decimal number: no size suffix. */
+	if (!s || !*s || s[kstrlen(s) - 1] < '0' || s[kstrlen(s) - 1] > '9' ||
+	    kparse_size(s, &v) || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}

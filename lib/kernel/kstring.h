@@ -19,5 +19,7 @@ char *kstrchr(const char *s, int c);
 size_t kstrlcpy(char *dst, const char *src, size_t size);
 /* Parses an unsigned number with an optional K/M/G suffix; -EINVAL on junk. */
 int kparse_size(const char *s, unsigned long long *out);
+/* A decimal number from 0 to max into *out (untouched on error); -EINVAL. */
+int kparse_uint(const char *s, unsigned max, unsigned *out);
 
 #endif

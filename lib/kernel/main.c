@@ -77,15 +77,10 @@ opt_nosmp(const char *v)
 static int
 opt_maxcpus(const char *v)
 {
-	unsigned n = 0;
+	unsigned n;
 
-	if (!v || !*v)
+	if (kparse_uint(v, CPU_MAX * 1000, &n))
 		return -EINVAL;
-	for (; *v; v++) {
-		if (*v < '0' || *v > '9' || n > 100000)
-			return -EINVAL;
-		n = n * 10 + (unsigned)(*v - '0');
-	}
 	max_cpus = n ? n : 1;
 	return 0;
 }

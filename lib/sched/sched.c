@@ -29,6 +29,7 @@
 #include "arch/x86_64/clock.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/io.h"
+#include "lib/kernel/kstring.h"
 #include "lib/kernel/panic.h"
 #include "lib/kernel/printk.h"
 #include "lib/mm/vm.h"
@@ -80,33 +81,13 @@ sched_cpu_load(const struct sched_cpu *c)
 int
 sched_set_timeslice(const char *v)
 {
-	unsigned n = 0;
-
-	if (!v || !*v)
-		return -EINVAL;
-	for (; *v; v++) {
-		if (*v < '0' || *v > '9' || n > 100000)
-			return -EINVAL;
-		n = n * 10 + (unsigned)(*v - '0');
-	}
-	slice_ms = n;
-	return 0;
+	return kparse_uint(v, 100000, &slice_ms);
 }
 
 int
 sched_set_idle_poll(const char *v)
 {
-	unsigned n = 0;
-
-	if (!v || !*v)
-		return -EINVAL;
-	for (; *v; v++) {
-		if (*v < '0' || *v > '9' || n > 1000000)
-			return -EINVAL;
-		n = n * 10 + (unsigned)(*v - '0');
-	}
-	idle_poll_us = n;
-	return 0;
+	return kparse_uint(v, 1000000, &idle_poll_us);
 }
 
 /* ------------------------------------------------------------- queues */

@@ -137,9 +137,12 @@ sleep_until(long clk, uint64_t deadline_ns)
 	}
 }
 
-int
-time_deadline(long clk, const struct timespec *ts, bool absolute,
-	      uint64_t *tsc)
+/*
+ * A valid timespec in nanoseconds and the clock's current time; past 2^62
+ * ns (146 years) a sum could wrap, so longer times are clamped there.
+ */
+static int
+timespec_ns(long clk, const struct timespec *ts, uint64_t *ns, uint64_t *now_ns)
 {
 	struct timespec now;
 
@@ -147,10 +150,21 @@ time_deadline(long clk, const struct timespec *ts, bool absolute,
 		return -EINVAL;
 	if (clock_now(clk, &now))
 		return -EINVAL;
-	uint64_t want = (uint64_t)ts->tv_sec > (1ULL << 62) / NSEC ? 1ULL << 62 :
-			(uint64_t)ts->tv_sec * NSEC + (uint64_t)ts->tv_nsec;
-	uint64_t now_ns = (uint64_t)now.tv_sec * NSEC + (uint64_t)now.tv_nsec;
-	uint64_t tsc_now = rdtsc();
+	*ns = (uint64_t)ts->tv_sec > (1ULL << 62) / NSEC ? 1ULL << 62 :
+	      (uint64_t)ts->tv_sec * NSEC + (uint64_t)ts->tv_nsec;
+	*now_ns = (uint64_t)now.tv_sec * NSEC + (uint64_t)now.tv_nsec;
+	return 0;
+}
+
+int
+time_deadline(long clk, const struct timespec *ts, bool absolute,
+	      uint64_t *tsc)
+{
+	uint64_t want, now_ns, tsc_now = rdtsc();
+	int err = timespec_ns(clk, ts, &want, &now_ns);
+
+	if (err)
+		return err;
 	if (absolute)
 		want = want > now_ns ? want - now_ns : 0;
 	*tsc = tsc_now + (want ? ticks_of(want) : 1);
@@ -161,20 +175,16 @@ static long
 do_sleep(long clk, int flags, long reqp, long remp)
 {
 	const struct timespec *req = (const struct timespec *)reqp;
-	struct timespec now;
+	uint64_t want, now_ns;
 
 	if (!user_ok(req, sizeof(*req)) ||
 	    (remp && !user_ok((void *)remp, sizeof(struct timespec))))
 		return -EFAULT;
-	if (req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= (long)NSEC)
-		return -EINVAL;
-	if (clock_now(clk, &now))
-		return -EINVAL;
-	/* Past 2^62 ns (146 years) the sum could wrap: clamp; it never ends. */
-	uint64_t want = (uint64_t)req->tv_sec > (1ULL << 62) / NSEC ? 1ULL << 62 :
-			(uint64_t)req->tv_sec * NSEC + (uint64_t)req->tv_nsec;
+	int err = timespec_ns(clk, req, &want, &now_ns);
+	if (err)
+		return err;
 	if (!(flags & TIMER_ABSTIME))
-		want += (uint64_t)now.tv_sec * NSEC + (uint64_t)now.tv_nsec;
+		want += now_ns;
 	return sleep_until(clk, want);
 }
 

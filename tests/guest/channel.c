@@ -27,24 +27,9 @@
 #define COUNT 100000
 #define ANY_EACH 20000
 
-static int tests, failures;
+#include "tap.h"
+
 static int ncpu;
-
-static void
-ok(int pass, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void
-ok(int pass, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", pass ? "ok" : "not ok", ++tests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	failures += !pass;
-}
 
 static uint32_t
 mix(uint32_t x)
@@ -375,6 +360,5 @@ main(void)
 		stream(1, 0);	/* with one core there is no other to stream from */
 	stream(0, 0);
 	any_source();
-	printf("1..%d\n", tests);
-	return failures ? 1 : 0;
+	return tap_end();
 }

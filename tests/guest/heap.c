@@ -25,21 +25,9 @@
 #define BLOCKS 4000		/* allocated by each core's thread */
 #define MAX_CPUS 64
 
-static int ntest, nfail, ncpu;
+#include "tap.h"
 
-static void
-ok(int cond, const char *fmt, ...)
-{
-	char msg[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	printf("%sok %d - %s\n", cond ? "" : "not ", ++ntest, msg);
-	if (!cond)
-		nfail++;
-}
+static int ncpu;
 
 static void
 fill(unsigned char *p, size_t n, uintptr_t seed)
@@ -274,6 +262,5 @@ main(void)
 	printf("cpus: %d\n", ncpu);
 	test_api();
 	test_storm();
-	printf("1..%d\n", ntest);
-	return nfail ? 1 : 0;
+	return tap_end();
 }

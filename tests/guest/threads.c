@@ -24,21 +24,7 @@
 
 #include <toro/thread.h>
 
-static int ntest, nfail;
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	char msg[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	printf("%sok %d - %s\n", cond ? "" : "not ", ++ntest, msg);
-	if (!cond)
-		nfail++;
-}
+#include "tap.h"
 
 static double
 now_ms(void)
@@ -573,6 +559,5 @@ main(int argc, char **argv)
 	test_tls();
 	test_lifecycle();
 	test_timed();
-	printf("1..%d\n", ntest);
-	return nfail ? 1 : 0;
+	return tap_end();
 }

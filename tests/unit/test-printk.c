@@ -312,6 +312,25 @@ parse_bad(const char *s)
 }
 
 static void
+uints(void)
+{
+	unsigned v = 99;
+
+	is_int(kparse_uint("0", 10, &v), 0, "kparse_uint(\"0\") succeeds");
+	is_int(v, 0, "  = 0");
+	is_int(kparse_uint("100000", 100000, &v), 0, "kparse_uint at its maximum succeeds");
+	is_int(v, 100000, "  = 100000");
+	v = 99;
+	is_int(kparse_uint("100001", 100000, &v), -EINVAL, "kparse_uint above its maximum is -EINVAL");
+	is_int(kparse_uint("4K", 100000, &v), -EINVAL, "kparse_uint refuses a size suffix");
+	is_int(kparse_uint("", 10, &v), -EINVAL, "kparse_uint(\"\") is -EINVAL");
+	is_int(kparse_uint(NULL, 10, &v), -EINVAL, "kparse_uint(NULL) is -EINVAL");
+	is_int(kparse_uint("-1", 10, &v), -EINVAL, "kparse_uint(\"-1\") is -EINVAL");
+	is_int(kparse_uint("99999999999999999999", ~0U, &v), -EINVAL, "kparse_uint overflow is -EINVAL");
+	is_int(v, 99, "  result untouched on errors");
+}
+
+static void
 sizes(void)
 {
 	parse_ok("0", 0);
@@ -359,5 +378,6 @@ main(void)
 	console();
 	kstrings();
 	sizes();
+	uints();
 	return done_testing();
 }
