@@ -193,6 +193,33 @@ AC_DEFUN([TORO_CHECK_RUNTIME_TOOLS], [
   AC_SUBST([OVMF])
 ])
 
+# TORO_CHECK_LIBDW: toro-prof (tools/toro-prof) is a host program that
+# symbolises through elfutils.  It is optional: without libdw and libelf
+# configure says so and the rest of Toro builds as before.
+AC_DEFUN([TORO_CHECK_LIBDW], [
+  AC_ARG_VAR([LIBDW_CFLAGS], [C compiler flags for libdw and libelf (host, for toro-prof)])
+  AC_ARG_VAR([LIBDW_LIBS], [linker flags for libdw and libelf (host, for toro-prof)])
+  AS_IF([test -z "$LIBDW_LIBS"], [
+    dnl pkg-config for the build machine: these libraries run on it.
+    AS_IF([pkg-config --exists libdw libelf 2>/dev/null], [
+      LIBDW_CFLAGS=`pkg-config --cflags libdw libelf`
+      LIBDW_LIBS=`pkg-config --libs libdw libelf`],
+      [LIBDW_LIBS="-ldw -lelf"])])
+  AC_MSG_CHECKING([whether $CC_FOR_BUILD links libdw and libelf (for toro-prof)])
+  cat > conftest_dw.c <<_TORO_EOF
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+int main(void) { Dwfl *d = dwfl_begin(0); (void)elf_version(EV_CURRENT); dwfl_end(d); return 0; }
+_TORO_EOF
+  AS_IF([$CC_FOR_BUILD $LIBDW_CFLAGS conftest_dw.c -o conftest_dw$BUILD_EXEEXT $LIBDW_LIBS >&AS_MESSAGE_LOG_FD 2>&1],
+    [have_libdw=yes], [have_libdw=no])
+  rm -f conftest_dw.c conftest_dw$BUILD_EXEEXT
+  AC_MSG_RESULT([$have_libdw])
+  AC_SUBST([LIBDW_CFLAGS])
+  AC_SUBST([LIBDW_LIBS])
+  AM_CONDITIONAL([HAVE_LIBDW], [test $have_libdw = yes])
+])
+
 AC_DEFUN([TORO_REPORT], [
   toro_missing=
   AS_IF([test -z "$QEMU"], [toro_missing="$toro_missing
@@ -207,6 +234,8 @@ AC_DEFUN([TORO_REPORT], [
     mtools: toro-mkiso cannot add the UEFI boot partition"])
   AS_IF([test -z "$OVMF"], [toro_missing="$toro_missing
     OVMF (ovmf): toro-run --uefi cannot boot"])
+  AS_IF([test "$have_libdw" != yes], [toro_missing="$toro_missing
+    libdw and libelf (libdw-dev, libelf-dev): toro-prof is not built"])
   cat <<_TORO_EOF
 
 Toro $PACKAGE_VERSION configured for $host
@@ -219,6 +248,7 @@ Toro $PACKAGE_VERSION configured for $host
   xorriso:       ${XORRISO:-not found}
   mtools:        ${MFORMAT:-not found}
   OVMF:          ${OVMF:-not found}
+  toro-prof:     $have_libdw (needs libdw, libelf)
 _TORO_EOF
   AS_IF([test -n "$toro_missing"], [
     echo "  unavailable without optional tools (tests needing them are skipped):$toro_missing"])
