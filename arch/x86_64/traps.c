@@ -8,6 +8,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
 #include "lib/kernel/panic.h"
 #include "lib/kernel/printk.h"
 #include "lib/mm/vm.h"
@@ -106,8 +107,9 @@ trap_dispatch(struct trap_frame *f)
  * Vectors 32-255 (entry.S).  The local APIC timer and the scheduler's IPI
  * go to the scheduler, which may ask entry.S to preempt the interrupted
  * thread (a nonzero return).  The spurious vector (0xFF) takes no EOI.
- * Anything else is a stray: count it, say so once, acknowledge it and
- * carry on.
+ * Device vectors go to the handler registered for them (irq.c), then
+ * take their EOI.  Anything else is a stray: count it, say so once,
+ * acknowledge it and carry on.
  */
 static unsigned long irq_strays;
 
@@ -148,6 +150,10 @@ irq_dispatch(uint64_t vector)
 	}
 	if (vector == LAPIC_SPURIOUS_VECTOR)
 		return 0;
+	if (irq_handle((unsigned)vector)) {	/* a device's (irq.c) */
+		lapic_eoi();
+		return 0;
+	}
 	if (__atomic_fetch_add(&irq_strays, 1, __ATOMIC_RELAXED) == 0)
 		pr_warn("unexpected interrupt on vector %llu (ignored)\n",
 			(unsigned long long)vector);

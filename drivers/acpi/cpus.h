@@ -3,7 +3,8 @@
  * (pc, q35, microvm with ACPI), else from the Intel MP table (microvm with
  * acpi=off).  Pure parsers over a struct phys_window: every read is bounds
  * checked, so a malformed table is an error with a reason, never a wild read.
- * They only describe; arch/x86_64/smp.c acts on the result.
+ * They only describe; arch/x86_64/smp.c acts on the CPUs, ioapic.c on
+ * the interrupt routing and drivers/pci on the ECAM windows.
  */
 #ifndef TORO_ACPI_CPUS_H
 #define TORO_ACPI_CPUS_H
@@ -39,5 +40,42 @@ int acpi_madt_cpus(const struct phys_window *w, uint64_t rsdp,
  */
 int mptable_cpus(const struct phys_window *w, struct fw_cpus *out,
 		 const char **why);
+
+/*
+ * The checksummed table with signature sig ("APIC", "MCFG", ...) listed in
+ * the RSDT/XSDT the RSDP at rsdp points to: 0, -ENOENT when none is listed,
+ * -EINVAL when the RSDP, root table or the table itself is bad.
+ */
+int acpi_find_table(const struct phys_window *w, uint64_t rsdp, const char *sig,
+		    const uint8_t **table, uint32_t *len, const char **why);
+
+/* Interrupt routing from the MADT: I/O APICs and ISA IRQ overrides. */
+#define FW_IOAPIC_MAX		8
+#define FW_IRQ_OVERRIDE_MAX	16
+struct fw_ioapic {
+	uint8_t id;
+	uint32_t addr, gsi_base;
+};
+struct fw_irq_override {
+	uint8_t source;			/* ISA IRQ */
+	uint32_t gsi;
+	uint16_t flags;			/* MPS INTI: polarity 1:0, trigger 3:2 */
+};
+struct fw_irqs {
+	unsigned nioapic, nover;
+	struct fw_ioapic ioapic[FW_IOAPIC_MAX];
+	struct fw_irq_override over[FW_IRQ_OVERRIDE_MAX];
+};
+int acpi_madt_irqs(const struct phys_window *w, uint64_t rsdp,
+		   struct fw_irqs *out, const char **why);
+
+/* PCI Express ECAM windows from the MCFG table (q35). */
+struct fw_ecam {
+	uint64_t base;
+	uint16_t segment;
+	uint8_t bus_start, bus_end;
+};
+int acpi_mcfg(const struct phys_window *w, uint64_t rsdp, struct fw_ecam *out,
+	      unsigned max, unsigned *n, const char **why);
 
 #endif

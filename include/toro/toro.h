@@ -7,6 +7,7 @@
 #ifndef TORO_TORO_H
 #define TORO_TORO_H
 
+#include <toro/blk.h>
 #include <toro/channel.h>
 #include <toro/heap.h>
 #include <toro/status.h>

@@ -1,7 +1,7 @@
 /*
  * Kernel initialisation, in order: console, CPU tables, boot data, command
  * line, physical memory, page tables, the boot CPU's scheduler, the other
- * CPUs, then the application.
+ * CPUs, devices, then the application.
  * Each step is a call into the subsystem that owns it; this file only
  * decides the order and the table of kernel options.
  */
@@ -13,8 +13,11 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/io.h"
+#include "drivers/devices.h"
 #include "drivers/uart16550/uart16550.h"
+#include "drivers/virtio/virtio.h"
 #include "lib/crt/start.h"
+#include "lib/fs/vfs.h"
 #include "lib/kernel/bootinfo.h"
 #include "lib/kernel/cmdline.h"
 #include "lib/kernel/kstring.h"
@@ -85,16 +88,6 @@ opt_maxcpus(const char *v)
 	return 0;
 }
 
-/* Device declarations for the virtio-mmio driver (storage/network issues). */
-static int
-opt_virtio_mmio(const char *v)
-{
-	if (!v)
-		return -EINVAL;
-	pr_debug("virtio-mmio device %s (no virtio driver in this kernel)\n", v);
-	return 0;
-}
-
 static const struct kernel_option options[] = {
 	{ "quiet", opt_quiet, false, "log errors only" },
 	{ "debug", opt_debug, false, "log everything the kernel does" },
@@ -107,7 +100,18 @@ static const struct kernel_option options[] = {
 	  "an idle core polls N us for work before halting (default 50)" },
 	{ "stack", crt_set_stack_size, false, "main stack size (default 256K)" },
 	{ "argv0", crt_set_argv0, false, "the application's argv[0]" },
-	{ "virtio_mmio.device", opt_virtio_mmio, true, "virtio-mmio device" },
+	{ "virtio_mmio.device", virtio_mmio_option, true,
+	  "a virtio-mmio device: SIZE@ADDR:IRQ" },
+	{ "virtio_pci.msix", virtio_pci_set_msix, false,
+	  "0: virtio-pci interrupts through INTx, not MSI-X" },
+	{ "virtio_pci.legacy", virtio_pci_set_legacy, false,
+	  "drive transitional virtio-pci devices through the legacy interface" },
+	{ "virtio_blk.cpu", virtio_blk_set_cpu, false,
+	  "the core that takes virtio-blk interrupts (default 0)" },
+	{ "virtio_blk.timeout", virtio_blk_set_timeout, false,
+	  "seconds before an unanswered disk request fails (default 30)" },
+	{ "mount", fs_opt_mount, false,
+	  "mount SOURCE:DIR[:TYPE] at boot (repeatable; TYPE default ramfs)" },
 };
 
 static void
@@ -163,10 +167,13 @@ toro_kernel_main(uint32_t protocol, uint32_t data)
 
 	memory_init(&boot_info);
 	smp_discover(&boot_info);
+	devices_discover(&boot_info);
 	vm_init();
 	sched_init();
 	heap_init_cpu();
 	smp_init(max_cpus);
 	sched_start_ticking();
+	devices_probe();
+	fs_init(&boot_info);
 	crt_start(&cmdline);
 }

@@ -26,6 +26,48 @@
 	X(SYS_lseek, sys_lseek) \
 	X(SYS_close, sys_close) \
 	X(SYS_fcntl, sys_fcntl) \
+	X(SYS_pread64, sys_pread64) \
+	X(SYS_pwrite64, sys_pwrite64) \
+	X(SYS_preadv, sys_preadv) \
+	X(SYS_pwritev, sys_pwritev) \
+	X(SYS_dup, sys_dup) \
+	X(SYS_dup2, sys_dup2) \
+	X(SYS_dup3, sys_dup3) \
+	X(SYS_fstat, sys_fstat) \
+	X(SYS_getdents64, sys_getdents64) \
+	X(SYS_fsync, sys_fsync) \
+	X(SYS_fdatasync, sys_fsync) \
+	X(SYS_ftruncate, sys_ftruncate) \
+	X(SYS_fchdir, sys_fchdir) \
+	X(SYS_fstatfs, sys_fstatfs) \
+	X(SYS_open, sys_open) \
+	X(SYS_openat, sys_openat) \
+	X(SYS_creat, sys_creat) \
+	X(SYS_stat, sys_stat) \
+	X(SYS_lstat, sys_lstat) \
+	X(SYS_newfstatat, sys_newfstatat) \
+	X(SYS_statx, sys_statx) \
+	X(SYS_mkdir, sys_mkdir) \
+	X(SYS_mkdirat, sys_mkdirat) \
+	X(SYS_unlink, sys_unlink) \
+	X(SYS_unlinkat, sys_unlinkat) \
+	X(SYS_rmdir, sys_rmdir) \
+	X(SYS_rename, sys_rename) \
+	X(SYS_renameat, sys_renameat) \
+	X(SYS_renameat2, sys_renameat2) \
+	X(SYS_symlink, sys_symlink) \
+	X(SYS_symlinkat, sys_symlinkat) \
+	X(SYS_readlink, sys_readlink) \
+	X(SYS_readlinkat, sys_readlinkat) \
+	X(SYS_access, sys_access) \
+	X(SYS_faccessat, sys_faccessat) \
+	X(SYS_faccessat2, sys_faccessat2) \
+	X(SYS_truncate, sys_truncate) \
+	X(SYS_chdir, sys_chdir) \
+	X(SYS_getcwd, sys_getcwd) \
+	X(SYS_mount, sys_mount) \
+	X(SYS_umount2, sys_umount2) \
+	X(SYS_statfs, sys_statfs) \
 	X(SYS_brk, sys_brk) \
 	X(SYS_mmap, sys_mmap) \
 	X(SYS_munmap, sys_munmap) \

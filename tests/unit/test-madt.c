@@ -2,10 +2,12 @@
  * The firmware CPU-list parsers (drivers/acpi/madt.c, mptable.c) on tables
  * recorded from QEMU 7.2 guests (pc and q35 through SeaBIOS's RSDT,
  * microvm's XSDT, microvm,acpi=off's MP table with its entry count of 0),
- * then on damaged copies: bad checksums, entries with a zero or too long
- * length, tables running off the end of memory, disabled CPUs, more CPUs
- * than fit, and random corruption.  Each must give the right list or an
- * error, never a read outside the window (the -san build checks that).
+ * the I/O APIC and override entries the same MADTs carry (ioapic.c) and
+ * the MCFG lookup, then on damaged copies: bad checksums, entries with a
+ * zero or too long length, tables running off the end of memory, disabled
+ * CPUs, more CPUs than fit, and random corruption.  Each must give the
+ * right list or an error, never a read outside the window (the -san build
+ * checks that).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -185,6 +187,38 @@ test_recorded(void)
 	is_str(c.source, "MP table", "MP table: source named");
 }
 
+/* I/O APICs and interrupt source overrides from the same recordings. */
+static void
+test_irqs(void)
+{
+	struct fw_irqs irqs;
+	const char *why = "";
+	uint64_t rsdp = 0;
+
+	load(rec_q35, "rsdp");
+	acpi_find_rsdp(&win, 0, &rsdp);
+	is_int(acpi_madt_irqs(&win, rsdp, &irqs, &why), 0, "q35: MADT interrupt entries parsed");
+	ok(irqs.nioapic == 1 && irqs.ioapic[0].addr == 0xFEC00000u &&
+	   irqs.ioapic[0].gsi_base == 0, "q35: one I/O APIC at 0xFEC00000, GSI base 0");
+	ok(irqs.nover == 5 && irqs.over[0].source == 0 && irqs.over[0].gsi == 2,
+	   "q35: five overrides, the first ISA IRQ 0 -> GSI 2");
+	ok(irqs.over[2].source == 9 && irqs.over[2].gsi == 9 && irqs.over[2].flags == 0x0D,
+	   "q35: IRQ 9 level-triggered, active high (flags 0x0D)");
+
+	uint64_t want = load(rec_microvm, "rsdp");
+	is_int(acpi_madt_irqs(&win, want, &irqs, &why), 0, "microvm: MADT interrupt entries");
+	ok(irqs.nioapic == 2 && irqs.ioapic[1].addr == 0xFEC10000u &&
+	   irqs.ioapic[1].gsi_base == 24, "microvm: a second I/O APIC at GSI 24");
+	const uint8_t *t;
+	uint32_t len;
+	is_int(acpi_find_table(&win, want, "MCFG", &t, &len, &why), -ENOENT,
+	       "microvm: no MCFG listed");
+	struct fw_ecam e[2];
+	unsigned n = 9;
+	is_int(acpi_mcfg(&win, want, e, 2, &n, &why), -ENOENT, "acpi_mcfg: -ENOENT without one");
+	is_int(n, 0, "acpi_mcfg: no windows");
+}
+
 static void
 test_bad_madt(void)
 {
@@ -308,8 +342,11 @@ test_fuzz(void)
 		for (int k = 0; k < 4; k++)
 			mem[madt + 36 + (unsigned)rand() % (len - 36)] = (uint8_t)rand();
 		fix_sum(madt, len, 9);
-		if (!acpi_find_rsdp(&win, 0, &rsdp))
+		if (!acpi_find_rsdp(&win, 0, &rsdp)) {
+			struct fw_irqs irqs;
 			(void)acpi_madt_cpus(&win, rsdp, &c, &why);
+			(void)acpi_madt_irqs(&win, rsdp, &irqs, &why);
+		}
 		load(rec_mp, "mpct");
 		for (int k = 0; k < 4; k++)
 			mem[0x9fc10 + 4 + (unsigned)rand() % 272] = (uint8_t)rand();
@@ -323,12 +360,13 @@ test_fuzz(void)
 int
 main(void)
 {
-	plan(38);
+	plan(47);
 	mem = calloc(1, WIN_LEN);
 	if (!mem)
 		return 99;
 	win = (struct phys_window){ 0, WIN_LEN, mem };
 	test_recorded();
+	test_irqs();
 	test_bad_madt();
 	test_bad_mptable();
 	test_fuzz();

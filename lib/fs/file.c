@@ -1,0 +1,308 @@
+/*
+ * Open files and the descriptor table.  A struct file is one open(): its
+ * vnode, access flags and offset; descriptors name files, and dup() makes
+ * two descriptors name one file (one offset).  The table is one for the
+ * whole program (every thread shares it, as threads of a Linux process
+ * do), grown on demand up to FD_MAX entries, under a spinlock held only
+ * to read or swap a slot.  Reads and writes at the file's offset hold the
+ * file's own sleeping lock, so two threads sharing a descriptor never use
+ * one offset twice.  Path lookups are vfs.c's; system calls are lib/sys's.
+ */
+#include "lib/fs/vfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/kernel/kstring.h"
+#include "lib/kernel/spinlock.h"
+#include "lib/mm/kheap.h"
+
+static struct spinlock fd_lock;
+static struct file **fds;		/* nfds slots */
+static int nfds;
+static uint64_t cloexec[FD_MAX / 64];
+
+struct file *
+file_new(struct vnode *vn, unsigned flags)
+{
+	struct file *f = kzalloc(sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->vn = vn;
+	f->refs = 1;
+	f->flags = flags;
+	__atomic_add_fetch(&vn->mnt->busy, 1, __ATOMIC_RELAXED);
+	return f;
+}
+
+void
+file_put(struct file *f)
+{
+	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	__atomic_sub_fetch(&f->vn->mnt->busy, 1, __ATOMIC_RELAXED);
+	vn_put(f->vn);
+	kfree(f);
+}
+
+struct file *
+fd_get(int fd)
+{
+	struct file *f = NULL;
+
+	spin_lock(&fd_lock);
+	if (fd >= 0 && fd < nfds && (f = fds[fd]))
+		__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+	spin_unlock(&fd_lock);
+	return f;
+}
+
+/* Makes slot fd exist; under fd_lock. */
+static int
+fd_grow(int fd)
+{
+	if (fd < nfds)
+		return 0;
+	if (fd >= FD_MAX)
+		return -EMFILE;
+	int n = nfds ? nfds : 16;
+	while (n <= fd)
+		n *= 2;
+	struct file **t = krealloc(fds, (size_t)n * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	memset(t + nfds, 0, (size_t)(n - nfds) * sizeof(*t));
+	fds = t;
+	nfds = n;
+	return 0;
+}
+
+static void
+cloexec_set(int fd, bool on)
+{
+	if (on)
+		cloexec[fd / 64] |= 1ULL << (fd % 64);
+	else
+		cloexec[fd / 64] &= ~(1ULL << (fd % 64));
+}
+
+int
+fd_install(struct file *f, int min, bool on)
+{
+	int fd = min < 0 ? 0 : min, r;
+
+	spin_lock(&fd_lock);
+	while (fd < nfds && fds[fd])
+		fd++;
+	if (!(r = fd_grow(fd))) {
+		fds[fd] = f;
+		__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+		cloexec_set(fd, on);
+	}
+	spin_unlock(&fd_lock);
+	return r ? (r == -ENOMEM ? r : -EMFILE) : fd;
+}
+
+int
+fd_close(int fd)
+{
+	struct file *f = NULL;
+
+	spin_lock(&fd_lock);
+	if (fd >= 0 && fd < nfds) {
+		f = fds[fd];
+		fds[fd] = NULL;
+	}
+	spin_unlock(&fd_lock);
+	if (!f)
+		return -EBADF;
+	file_put(f);
+	return 0;
+}
+
+int
+fd_dup_to(int oldfd, int newfd, bool on)
+{
+	struct file *f, *prev = NULL;
+	int r = 0;
+
+	if (newfd < 0 || newfd >= FD_MAX)
+		return -EBADF;
+	spin_lock(&fd_lock);
+	if (oldfd < 0 || oldfd >= nfds || !(f = fds[oldfd]))
+		r = -EBADF;
+	else if (!(r = fd_grow(newfd))) {
+		prev = fds[newfd];
+		fds[newfd] = f;
+		__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+		cloexec_set(newfd, on);
+	}
+	spin_unlock(&fd_lock);
+	file_put(prev);
+	return r ? r : newfd;
+}
+
+int
+fd_get_cloexec(int fd)
+{
+	int r = -EBADF;
+
+	spin_lock(&fd_lock);
+	if (fd >= 0 && fd < nfds && fds[fd])
+		r = (int)(cloexec[fd / 64] >> (fd % 64) & 1);
+	spin_unlock(&fd_lock);
+	return r;
+}
+
+int
+fd_set_cloexec(int fd, bool on)
+{
+	int r = -EBADF;
+
+	spin_lock(&fd_lock);
+	if (fd >= 0 && fd < nfds && fds[fd]) {
+		cloexec_set(fd, on);
+		r = 0;
+	}
+	spin_unlock(&fd_lock);
+	return r;
+}
+
+/* ------------------------------------------------------------ I/O */
+
+/* Files with an offset take turns on it; devices do not need to. */
+static bool
+positioned(const struct file *f)
+{
+	return f->vn->type == S_IFREG || f->vn->type == S_IFDIR ||
+	       f->vn->type == S_IFBLK;
+}
+
+ssize_t
+file_read(struct file *f, void *buf, size_t len, off_t *at)
+{
+	struct vnode *vn = f->vn;
+
+	if ((f->flags & O_ACCMODE) == O_WRONLY)
+		return -EBADF;
+	if (vn->type == S_IFDIR)
+		return -EISDIR;
+	if (!vn->ops->read)
+		return -EINVAL;
+	if (at)
+		return *at < 0 ? -EINVAL : vn->ops->read(vn, buf, len, *at);
+	if (!positioned(f))
+		return vn->ops->read(vn, buf, len, 0);
+	kmutex_lock(&f->pos_lock);
+	ssize_t n = vn->ops->read(vn, buf, len, f->pos);
+	if (n > 0)
+		f->pos += n;
+	kmutex_unlock(&f->pos_lock);
+	return n;
+}
+
+ssize_t
+file_write(struct file *f, const void *buf, size_t len, off_t *at)
+{
+	struct vnode *vn = f->vn;
+	bool append = f->flags & O_APPEND;
+
+	if ((f->flags & O_ACCMODE) == O_RDONLY)
+		return -EBADF;
+	if (!vn->ops->write)
+		return -EINVAL;
+	if (at) {
+		off_t p = *at;
+		return p < 0 ? -EINVAL : vn->ops->write(vn, buf, len, &p, append);
+	}
+	if (!positioned(f)) {
+		off_t p = 0;
+		return vn->ops->write(vn, buf, len, &p, append);
+	}
+	kmutex_lock(&f->pos_lock);
+	off_t p = f->pos;
+	ssize_t n = vn->ops->write(vn, buf, len, &p, append);
+	if (n >= 0)
+		f->pos = p;
+	kmutex_unlock(&f->pos_lock);
+	return n;
+}
+
+off_t
+file_seek(struct file *f, off_t off, int whence)
+{
+	struct stat st;
+	off_t base;
+
+	if (!positioned(f))
+		return -ESPIPE;
+	kmutex_lock(&f->pos_lock);
+	off_t *pos = f->vn->type == S_IFDIR ? (off_t *)&f->cookie : &f->pos;
+	switch (whence) {
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = *pos;
+		break;
+	case SEEK_END:
+		vfs_getattr(f->vn, &st);
+		base = st.st_size;
+		break;
+	default:
+		base = -1;
+	}
+	off_t r = base < 0 || (off < 0 && -off > base) ||
+		  (off > 0 && base > INT64_MAX - off) ? -EINVAL : base + off;
+	if (r >= 0)
+		*pos = r;
+	kmutex_unlock(&f->pos_lock);
+	return r;
+}
+
+/* Linux's struct linux_dirent64. */
+struct dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	uint16_t d_reclen;
+	uint8_t d_type;
+	char d_name[];
+};
+
+ssize_t
+file_getdents(struct file *f, void *buf, size_t len)
+{
+	struct vfs_dirent *ent = kmalloc(sizeof(*ent));
+	size_t used = 0;
+	int r = 0;
+
+	if (!ent)
+		return -ENOMEM;
+	kmutex_lock(&f->pos_lock);
+	for (;;) {
+		uint64_t next = f->cookie;
+		if ((r = vfs_readdir(f->vn, &next, ent)) <= 0)
+			break;
+		size_t n = kstrlen(ent->name);
+		size_t rec = (offsetof(struct dirent64, d_name) + n + 1 + 7) & ~7UL;
+		if (used + rec > len) {
+			r = used ? 0 : -EINVAL;
+			break;
+		}
+		struct dirent64 *d = (struct dirent64 *)((char *)buf + used);
+		d->d_ino = ent->ino;
+		d->d_off = (int64_t)next;
+		d->d_reclen = (uint16_t)rec;
+		d->d_type = ent->type;
+		memcpy(d->d_name, ent->name, n + 1);
+		used += rec;
+		f->cookie = next;
+	}
+	kmutex_unlock(&f->pos_lock);
+	kfree(ent);
+	return r < 0 && !used ? r : (ssize_t)used;
+}
