@@ -93,6 +93,7 @@ fs_init(const struct boot_info *bi)
 {
 	vfs_register_fs(&ramfs_type);
 	vfs_register_fs(&devfs_type);
+	vfs_register_fs(&vfat_type);
 	if (vfs_mount_root("ramfs", "rootfs")) {
 		pr_err("cannot mount the root file system\n");
 		return;

@@ -656,6 +656,30 @@ out:
 	return r;
 }
 
+/*
+ * Writes every mounted file system's cached changes back (its root's
+ * fsync: the file systems with a cache, FAT, sync the whole volume from
+ * any of their files).  For sync(2) and before the program's exit stops
+ * the machine, so that nothing written is lost.
+ */
+int
+vfs_sync_all(void)
+{
+	int err = 0;
+
+	kmutex_lock(&ns_lock);		/* no mount comes or goes meanwhile */
+	for (unsigned i = 0; i < MOUNTS_MAX; i++) {
+		struct mount *m = &mounts[i];
+		if (m->type && m->root && m->root->ops->fsync) {
+			int r = m->root->ops->fsync(m->root);
+			if (r && !err)
+				err = r;
+		}
+	}
+	kmutex_unlock(&ns_lock);
+	return err;
+}
+
 int
 vfs_umount(struct vnode *at, const char *target, int flags)
 {

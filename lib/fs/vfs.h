@@ -157,6 +157,8 @@ int vfs_mount(const char *source, struct vnode *at, const char *target,
 	      const char *type, unsigned long flags, const void *data);
 int vfs_umount(struct vnode *at, const char *target, int flags);
 int vfs_statfs(struct vnode *vn, struct statfs *st);
+/* Writes back every mounted file system's changes; the first error. */
+int vfs_sync_all(void);
 /* The working directory (referenced), and changing it. */
 struct vnode *vfs_cwd(void);
 int vfs_chdir(struct vnode *dir);
@@ -197,7 +199,7 @@ ssize_t file_getdents(struct file *f, void *buf, size_t len);
 
 /* ------------------------------------------------------------ ramfs.c, devfs.c */
 
-extern const struct fs_type ramfs_type, devfs_type;
+extern const struct fs_type ramfs_type, devfs_type, vfat_type;
 
 /*
  * A device node /dev/NAME (type S_IFCHR or S_IFBLK) whose operations are

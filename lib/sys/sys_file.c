@@ -331,6 +331,13 @@ sys_getdents64(long fd, long buf, long len, long a3, long a4, long a5)
 }
 
 long
+sys_sync(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	vfs_sync_all();
+	return 0;
+}
+
+long
 sys_fsync(long fd, long a1, long a2, long a3, long a4, long a5)
 {
 	struct file *f = fd_get((int)fd);

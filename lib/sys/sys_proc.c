@@ -12,6 +12,7 @@
 
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/layout.h"
+#include "lib/fs/vfs.h"
 #include "lib/kernel/panic.h"
 #include "lib/kernel/printk.h"
 #include "lib/sched/futex.h"
@@ -40,13 +41,18 @@ sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
 	}
 	thread_unregister(t);
 	if (__atomic_sub_fetch(&thread_count, 1, __ATOMIC_ACQ_REL) == 0)
-		kernel_exit((int)(status & 0xFF));
+		sys_exit_group(status, 0, 0, 0, 0, 0);
 	sched_exit_current();
 }
 
+/*
+ * The program's end stops the machine: first every file system writes
+ * back what it still caches (FAT's sectors), or it would be lost.
+ */
 long
 sys_exit_group(long status, long a1, long a2, long a3, long a4, long a5)
 {
+	vfs_sync_all();
 	kernel_exit((int)(status & 0xFF));
 }
 

@@ -36,6 +36,8 @@
 	X(SYS_fstat, sys_fstat) \
 	X(SYS_getdents64, sys_getdents64) \
 	X(SYS_fsync, sys_fsync) \
+	X(SYS_sync, sys_sync) \
+	X(SYS_syncfs, sys_fsync) \
 	X(SYS_fdatasync, sys_fsync) \
 	X(SYS_ftruncate, sys_ftruncate) \
 	X(SYS_fchdir, sys_fchdir) \

@@ -127,6 +127,7 @@ int time_deadline(long clk, const struct timespec *ts, bool absolute,
 
 long sys_clone(long flags, long stack, long ptid, long ctid, long tls, long);
 long sys_exit_group(long status, long, long, long, long, long);
+long sys_sync(long, long, long, long, long, long);
 long sys_gettid(long, long, long, long, long, long);
 long sys_set_robust_list(long head, long len, long, long, long, long);
 long sys_futex(long addr, long op, long val, long timeout, long addr2, long val3);

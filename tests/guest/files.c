@@ -23,47 +23,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "cksum.h"
 #include "tap.h"
 
 /* ok() on a call that must fail with errno e. */
 #define FAILS(call, e) ok((call) == -1 && errno == (e), "%s fails with %s (errno %d)", #call, #e, errno)
 #define WORKS(call) ok((call) == 0, "%s (errno %d)", #call, errno)
-
-/* POSIX cksum: CRC-32 (polynomial 0x04C11DB7, MSB first) over the data
- * and then its length, complemented. */
-static uint32_t
-crc_byte(uint32_t crc, unsigned char c)
-{
-	crc ^= (uint32_t)c << 24;
-	for (int i = 0; i < 8; i++)
-		crc = crc & 0x80000000u ? crc << 1 ^ 0x04C11DB7u : crc << 1;
-	return crc;
-}
-
-static int
-cksum_file(const char *path)
-{
-	unsigned char buf[4096];
-	uint32_t crc = 0;
-	unsigned long long size = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0) {
-		printf("cksum %s error %d\n", path, errno);
-		return 1;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			crc = crc_byte(crc, buf[i]);
-		size += (unsigned long long)n;
-	}
-	close(fd);
-	for (unsigned long long s = size; s; s >>= 8)
-		crc = crc_byte(crc, s & 0xff);
-	printf("cksum %s %u %llu\n", path, ~crc, size);
-	return n < 0;
-}
 
 static int
 initrd_mode(int argc, char **argv)
