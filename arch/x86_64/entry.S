@@ -135,8 +135,11 @@ irq_stub_other:
 
 	/*
 	 * Stack: vector, rip, cs, rflags, rsp, ss; IST1 is 16-byte aligned.
-	 * irq_dispatch() returns nonzero when the interrupted thread is to be
-	 * preempted (the optional time slice).  The frame then moves from the
+	 * irq_dispatch(vector, frame, rbp) also gets that frame and the
+	 * interrupted %rbp (nothing here touches it), for the sampling
+	 * profiler (lib/kernel/prof.c).  It returns nonzero when the
+	 * interrupted thread is to be preempted (the optional time slice).
+	 * The frame then moves from the
 	 * IST stack, which the next interrupt reuses, to the top of the
 	 * thread's own kernel stack (empty: the thread was running its own
 	 * code), and sched_preempt() switches from there as a system call
@@ -155,6 +158,8 @@ irq_common:
 	pushq %r11
 	movq 9*8(%rsp), %rdi		/* vector - 128 */
 	addq $128, %rdi
+	leaq 9*8(%rsp), %rsi		/* vector, rip, cs, rflags, rsp, ss */
+	movq %rbp, %rdx			/* the interrupted frame pointer */
 	subq $8, %rsp
 	call irq_dispatch
 	testl %eax, %eax

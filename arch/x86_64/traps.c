@@ -10,6 +10,7 @@
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/irq.h"
 #include "lib/kernel/panic.h"
+#include "lib/kernel/prof.h"
 #include "lib/kernel/printk.h"
 #include "lib/mm/vm.h"
 #include "lib/sched/sched.h"
@@ -109,11 +110,17 @@ trap_dispatch(struct trap_frame *f)
  * thread (a nonzero return).  The spurious vector (0xFF) takes no EOI.
  * Device vectors go to the handler registered for them (irq.c), then
  * take their EOI.  Anything else is a stray: count it, say so once,
- * acknowledge it and carry on.
+ * acknowledge it and carry on.  With sampling on (lib/kernel/prof.c) the
+ * timer also records the interrupted frame and %rbp.
  */
 static unsigned long irq_strays;
 
-int irq_dispatch(uint64_t vector);
+/* What entry.S pushed: the vector (less 128), then the CPU's iret frame. */
+struct irq_frame {
+	uint64_t vector, rip, cs, rflags, rsp, ss;
+};
+
+int irq_dispatch(uint64_t vector, const struct irq_frame *f, uint64_t rbp);
 
 /* The highest vector the local APIC has in service, or 0 when none is. */
 static unsigned
@@ -130,7 +137,7 @@ in_service_vector(void)
 }
 
 int
-irq_dispatch(uint64_t vector)
+irq_dispatch(uint64_t vector, const struct irq_frame *f, uint64_t rbp)
 {
 	if (vector == IRQ_VECTOR_UNKNOWN) {
 		vector = in_service_vector();
@@ -142,6 +149,8 @@ irq_dispatch(uint64_t vector)
 	}
 	if (vector == LAPIC_TIMER_VECTOR) {
 		lapic_eoi();
+		if (prof_enabled())
+			prof_tick(f->rip, f->rsp, rbp);
 		return sched_timer_interrupt();
 	}
 	if (vector == SCHED_IPI_VECTOR) {

@@ -23,6 +23,7 @@
 #include "lib/kernel/kstring.h"
 #include "lib/kernel/panic.h"
 #include "lib/kernel/printk.h"
+#include "lib/kernel/prof.h"
 #include "lib/mm/heap.h"
 #include "lib/mm/vm.h"
 #include "lib/sched/sched.h"
@@ -98,6 +99,8 @@ static const struct kernel_option options[] = {
 	  "preempt a thread after N ms if others wait (default 0: never)" },
 	{ "idle_poll", sched_set_idle_poll, false,
 	  "an idle core polls N us for work before halting (default 50)" },
+	{ "prof", prof_set_hz, false,
+	  "sample every core's stack N times a second for toro-prof (default 0)" },
 	{ "stack", crt_set_stack_size, false, "main stack size (default 256K)" },
 	{ "argv0", crt_set_argv0, false, "the application's argv[0]" },
 	{ "virtio_mmio.device", virtio_mmio_option, true,
@@ -172,6 +175,7 @@ toro_kernel_main(uint32_t protocol, uint32_t data)
 	sched_init();
 	heap_init_cpu();
 	smp_init(max_cpus);
+	prof_init();
 	sched_start_ticking();
 	devices_probe();
 	fs_init(&boot_info);

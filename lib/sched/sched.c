@@ -31,6 +31,7 @@
 #include "arch/x86_64/io.h"
 #include "lib/kernel/kstring.h"
 #include "lib/kernel/panic.h"
+#include "lib/kernel/prof.h"
 #include "lib/kernel/printk.h"
 #include "lib/mm/vm.h"
 
@@ -268,7 +269,10 @@ pick_next(struct sched_cpu *c)
 	}
 }
 
-/* Arms this core's timer for the earliest of its sleepers and the slice. */
+/*
+ * Arms this core's timer for the earliest of its sleepers, the slice and,
+ * with sampling on, the next sample (lib/kernel/prof.c).
+ */
 static bool
 timer_rearm(struct sched_cpu *c, bool slice)
 {
@@ -278,6 +282,11 @@ timer_rearm(struct sched_cpu *c, bool slice)
 		when = c->sleepers->wake_tsc;
 	if (slice && (!when || (int64_t)(c->slice_end - when) < 0))
 		when = c->slice_end;
+	if (prof_enabled()) {
+		uint64_t sample = prof_deadline();
+		if (sample && (!when || (int64_t)(sample - when) < 0))
+			when = sample;
+	}
 	return when ? timer_arm_at(when) : true;
 }
 
@@ -303,6 +312,8 @@ switch_to(struct sched_cpu *c, struct thread *next, struct thread *leaving)
 		if (slice_ticks) {
 			c->slice_end = rdtsc() + slice_ticks;
 			timer_rearm(c, true);
+		} else if (prof_enabled()) {
+			timer_rearm(c, false);	/* a core that was idle */
 		}
 	}
 	c->current = next;
@@ -498,8 +509,12 @@ sched_timer_interrupt(void)
 		return 0;
 	incoming_drain(c);
 	timers_expire(c);
-	if (!slice_ticks || (c->current->flags & THREAD_IDLE))
+	if (!slice_ticks || (c->current->flags & THREAD_IDLE)) {
+		/* Sampling: the next sample.  (The idle loop arms its own.) */
+		if (prof_enabled() && !(c->current->flags & THREAD_IDLE))
+			timer_rearm(c, false);
 		return 0;
+	}
 	if ((int64_t)(rdtsc() - c->slice_end) >= 0) {
 		if (c->head)
 			return 1;	/* sched_preempt() */
@@ -606,6 +621,8 @@ sched_start_ticking(void)
 		if (!timer_rearm(c, true))
 			pr_warn("sched: no usable local APIC timer; timeslice= "
 				"has no effect\n");
+	} else if (prof_enabled()) {
+		timer_rearm(c, false);	/* prof=HZ: the first sample */
 	}
 }
 

@@ -197,6 +197,30 @@ image_code(const struct image *im, uint64_t addr, void *buf, size_t len)
 }
 
 int
+image_symbol(const struct image *im, const char *name, uint64_t *addr)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(im->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; d && i < n; i++) {
+			GElf_Sym sym;
+			const char *s;
+			if (gelf_getsym(d, i, &sym) && sym.st_value &&
+			    (s = elf_strptr(im->elf, sh.sh_link, sym.st_name)) && !strcmp(s, name)) {
+				*addr = sym.st_value;
+				return 0;
+			}
+		}
+	}
+	return -1;
+}
+
+int
 image_is_code(const struct image *im, uint64_t addr)
 {
 	unsigned char b;

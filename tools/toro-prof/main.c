@@ -17,6 +17,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: toro-prof record (--gdb HOST:PORT | --qmp PATH) [OPTION]... -o FILE IMAGE\n"
+		"       toro-prof record --in-guest --gdb HOST:PORT [--qmp PATH] [OPTION]... -o FILE IMAGE\n"
 		"       toro-prof report [--lines] [--callers FUNC | --callees FUNC] [OPTION]... FILE\n"
 		"       toro-prof folded [--per-cpu] [OPTION]... FILE\n"
 		"       toro-prof flamegraph [--title TEXT] [OPTION]... FILE > FILE.svg\n"
@@ -25,7 +26,12 @@ usage(FILE *out)
 		"record options:\n"
 		"  --gdb HOST:PORT     sample through QEMU's gdbstub (toro-run --gdb=PORT)\n"
 		"  --qmp PATH          sample through a QMP socket (toro-run --qmp PATH)\n"
-		"  --rate HZ           sampling rounds per second (default 100)\n"
+		"  --in-guest          the kernel samples (each core's timer), toro-prof drains\n"
+		"                      its rings: through the gdbstub, or with --qmp too without\n"
+		"                      stopping the VM\n"
+		"  --drain SECONDS     --in-guest: seconds between drains (default 0.1)\n"
+		"  --rate HZ           sampling rounds per second (default 100); --in-guest:\n"
+		"                      samples per second per vCPU (at most 100000)\n"
 		"  --duration SECONDS  how long to record (default 10; the guest exiting ends it too)\n"
 		"  --wait SECONDS      keep trying to connect this long (default 0)\n"
 		"  --max-depth N       frames kept per stack (default and most %d)\n"
@@ -47,13 +53,15 @@ usage(FILE *out)
 
 enum {
 	OPT_GDB = 256, OPT_QMP, OPT_RATE, OPT_DURATION, OPT_WAIT, OPT_DEPTH, OPT_IMAGE,
-	OPT_LINES, OPT_CALLERS, OPT_CALLEES, OPT_LIMIT, OPT_IDLE, OPT_PERCPU, OPT_TITLE, OPT_VERSION,
+	OPT_LINES, OPT_CALLERS, OPT_CALLEES, OPT_LIMIT, OPT_IDLE, OPT_PERCPU, OPT_TITLE, OPT_VERSION, OPT_INGUEST, OPT_DRAIN,
 };
 
 static const struct option options[] = {
 	{"gdb", required_argument, 0, OPT_GDB},
 	{"qmp", required_argument, 0, OPT_QMP},
 	{"rate", required_argument, 0, OPT_RATE},
+	{"in-guest", no_argument, 0, OPT_INGUEST},
+	{"drain", required_argument, 0, OPT_DRAIN},
 	{"duration", required_argument, 0, OPT_DURATION},
 	{"wait", required_argument, 0, OPT_WAIT},
 	{"max-depth", required_argument, 0, OPT_DEPTH},
@@ -175,6 +183,8 @@ main(int argc, char **argv)
 		switch (c) {
 		case OPT_GDB: ro.gdb = optarg; break;
 		case OPT_QMP: ro.qmp = optarg; break;
+		case OPT_INGUEST: ro.in_guest = 1; break;
+		case OPT_DRAIN: ro.drain = number(optarg, "--drain needs seconds, not '%s'", &bad); break;
 		case OPT_RATE: ro.rate = number(optarg, "--rate needs a positive number, not '%s'", &bad); break;
 		case OPT_DURATION: ro.duration = number(optarg, "--duration needs seconds, not '%s'", &bad); break;
 		case OPT_WAIT: ro.wait = number(optarg, "--wait needs seconds, not '%s'", &bad); break;
@@ -203,7 +213,10 @@ main(int argc, char **argv)
 	if (optind != argc - 1)
 		return bad_usage("%s needs exactly one file argument", cmd);
 	if (!strcmp(cmd, "record")) {
-		if (!ro.gdb == !ro.qmp)
+		if (ro.in_guest && !ro.gdb)
+			return bad_usage("%s --in-guest: give --gdb HOST:PORT (and --qmp PATH to drain "
+					 "without stopping the VM)", cmd);
+		if (!ro.in_guest && !ro.gdb == !ro.qmp)
 			return bad_usage("%s: give exactly one of --gdb HOST:PORT and --qmp PATH", cmd);
 		if (ro.rate <= 0)
 			return bad_usage("--rate must be above zero, not %s", "0");

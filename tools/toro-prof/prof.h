@@ -42,6 +42,8 @@ const struct image_func *image_func_named(const struct image *im, const char *na
 /* Copies LEN code bytes at ADDR from an executable segment; 0 or -1. */
 int image_code(const struct image *im, uint64_t addr, void *buf, size_t len);
 int image_is_code(const struct image *im, uint64_t addr);
+/* The address of any symbol (a variable too) by name; 0 or -1. */
+int image_symbol(const struct image *im, const char *name, uint64_t *addr);
 
 /* ---------------------------------------------------------------- walk.c */
 struct regs {
@@ -55,6 +57,9 @@ typedef int (*mem_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
  * PCS[1..] return addresses.  Returns the number of entries. */
 int walk_stack(const struct image *im, const struct regs *r,
 	       mem_read_fn rd, void *ctx, uint64_t *pcs, int max);
+/* The return address of the innermost function while %rbp does not
+ * frame it (prologue, epilogue, frameless libc), read at R's %rsp; or 0. */
+uint64_t walk_leaf_return(const struct image *im, const struct regs *r, mem_read_fn rd, void *ctx);
 /* Is a vCPU with this RIP halted or in the idle loop (by symbol)? */
 int walk_is_halt(const struct image *im, uint64_t rip);
 
@@ -67,6 +72,8 @@ struct target {
 	int (*stop)(struct target *t);
 	int (*regs)(struct target *t, struct regs *out);	/* every CPU */
 	int (*read)(struct target *t, uint64_t addr, void *buf, size_t len);
+	/* Writes guest memory (the gdbstub only; NULL for QMP). */
+	int (*write)(struct target *t, uint64_t addr, const void *buf, size_t len);
 	int (*resume)(struct target *t);
 	void (*close)(struct target *t);
 	size_t read_max;		/* largest single read */
@@ -90,6 +97,7 @@ struct recording {
 	char method[16];
 	int ncpus;
 	double rate, duration, stopped, achieved;
+	size_t lost;		/* in-guest: samples overwritten before read */
 	int ended_by_guest;
 	struct sample *s;
 	size_t n, cap;
@@ -154,7 +162,31 @@ struct record_opts {
 	const char *image, *output;
 	double rate, duration, wait;
 	int max_depth, quiet;
+	int in_guest;		/* --in-guest: drain the kernel's rings */
+	double drain;		/* --drain: seconds between drains */
 };
 int record_run(const struct record_opts *o);
+/* record.c's helpers, shared with inguest.c. */
+double prof_now(void);
+void prof_sleep_until(double t);
+void prof_catch_signals(void);	/* ^C, SIGTERM: prof_interrupted */
+int record_check_image(struct target *t, const struct image *im, char *err, size_t errlen);
+extern volatile int prof_interrupted;
+
+/* ---------------------------------------------------------------- inguest.c */
+/* Ring decoding, pure (unit-tested): one core's ring as read from the
+ * guest, and the head before and after that read. */
+struct prof_record;
+struct ig_core {
+	uint64_t tail;		/* the next record wanted */
+	uint64_t got, lost;
+};
+typedef int (*ig_emit_fn)(void *ctx, int cpu, const struct prof_record *r);
+int ig_consume(struct ig_core *st, int cpu, const void *ring, uint32_t records,
+	       uint64_t head_before, uint64_t head_after, ig_emit_fn emit, void *ctx);
+/* A record as a stack: RIP, the leaf's return address if %rbp did not
+ * frame it, then the frame-pointer chain while it points into code. */
+int ig_stack(const struct image *im, const struct prof_record *r, uint64_t *pcs, int max);
+int inguest_run(const struct record_opts *o);
 
 #endif

@@ -5,11 +5,14 @@
  *   toro-prof recording 1
  *   image PATH            the image the guest runs
  *   image-id HEX          FNV-1a 64 of its executable segments
- *   method gdb|qmp
+ *   method gdb|qmp|in-guest
  *   cpus N
  *   rate HZ               requested sampling rate (rounds per second)
  *   s T CPU PC...         a sample: seconds, vCPU, RIP then return addresses
- *   end duration=S rounds=N achieved=HZ stopped=S ended-by=WHY
+ *   end duration=S rounds=N achieved=HZ stopped=S lost=N ended-by=WHY
+ *
+ * In-guest recordings (method in-guest) count samples as rounds and the
+ * achieved rate per vCPU; lost= is what the rings overwrote unread.
  *
  * Unknown keys are ignored so that later versions can add some.  It is
  * not a streaming format for other tools: `toro-prof folded` is that. */
@@ -39,8 +42,8 @@ rec_write_sample(FILE *f, const struct sample *s)
 int
 rec_write_trailer(FILE *f, const struct recording *r)
 {
-	fprintf(f, "end duration=%.6f rounds=%zu achieved=%.1f stopped=%.6f ended-by=%s\n",
-		r->duration, r->n, r->achieved, r->stopped,
+	fprintf(f, "end duration=%.6f rounds=%zu achieved=%.1f stopped=%.6f lost=%zu ended-by=%s\n",
+		r->duration, r->n, r->achieved, r->stopped, r->lost,
 		r->ended_by_guest ? "guest" : "duration");
 	return fflush(f) || ferror(f) ? -1 : 0;
 }
@@ -97,6 +100,8 @@ parse_end(struct recording *r, char *rest)
 		r->achieved = strtod(p + 9, NULL);
 	if ((p = strstr(rest, "stopped=")))
 		r->stopped = strtod(p + 8, NULL);
+	if ((p = strstr(rest, "lost=")))
+		r->lost = strtoull(p + 5, NULL, 10);
 	r->ended_by_guest = strstr(rest, "ended-by=guest") != NULL;
 }
 

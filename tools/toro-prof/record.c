@@ -58,8 +58,8 @@ cached_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
-static double
-now(void)
+double
+prof_now(void)
 {
 	struct timespec ts;
 
@@ -67,8 +67,8 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void
-sleep_until(double t)
+void
+prof_sleep_until(double t)
 {
 	struct timespec ts = {(time_t)t, (long)((t - (time_t)t) * 1e9)};
 
@@ -76,19 +76,28 @@ sleep_until(double t)
 		;
 }
 
-static volatile sig_atomic_t interrupted;
+volatile int prof_interrupted;
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
-	interrupted = 1;
+	prof_interrupted = 1;
+}
+
+void
+prof_catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
 
 /* The image's code in guest memory must be the image's code on disk: a
  * few functions spread over .text are compared byte for byte. */
-static int
-check_image(struct target *t, const struct image *im, char *err, size_t errlen)
+int
+record_check_image(struct target *t, const struct image *im, char *err, size_t errlen)
 {
 	const struct image_func *pick[8];
 	int n = 0;
@@ -127,7 +136,7 @@ sample_round(struct target *t, const struct image *im, const struct record_opts 
 
 	if (r)
 		return r;
-	double ts = now() - t0;
+	double ts = prof_now() - t0;
 	for (int c = 0; c < t->ncpus; c++) {
 		if (regs[c].rip == 0)
 			continue;	/* no registers from this vCPU this round */
@@ -149,6 +158,8 @@ record_run(const struct record_opts *o)
 	FILE *f = NULL;
 	int status = 1;
 
+	if (o->in_guest)
+		return inguest_run(o);
 	if (image_open(&im, o->image, err, sizeof err)) {
 		fprintf(stderr, "toro-prof: %s\n", err);
 		return 1;
@@ -160,7 +171,7 @@ record_run(const struct record_opts *o)
 		image_close(&im);
 		return 1;
 	}
-	if (check_image(t, &im, err, sizeof err)) {
+	if (record_check_image(t, &im, err, sizeof err)) {
 		fprintf(stderr, "toro-prof: %s\n", err);
 		goto out;
 	}
@@ -173,27 +184,25 @@ record_run(const struct record_opts *o)
 	snprintf(rec.method, sizeof rec.method, "%s", t->name);
 	rec_write_header(f, &rec);
 
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	prof_catch_signals();
 	struct regs *regs = calloc(t->ncpus, sizeof *regs);
 	struct stack_cache *cache = calloc(1, sizeof *cache);
 	cache->t = t;
-	double period = 1.0 / o->rate, t0 = now(), next = t0, end = t0 + o->duration;
+	double period = 1.0 / o->rate, t0 = prof_now(), next = t0, end = t0 + o->duration;
 	int r = t->resume(t);	/* the gdbstub paused the VM when we connected */
-	while (!r && !interrupted) {
+	while (!r && !prof_interrupted) {
 		if (next > end)
 			break;
-		sleep_until(next);
-		double ts = now();
-		if (ts >= end || interrupted)
+		prof_sleep_until(next);
+		double ts = prof_now();
+		if (ts >= end || prof_interrupted)
 			break;
 		r = t->stop(t);
 		if (!r)
 			r = sample_round(t, &im, o, f, t0, regs, cache);
 		if (!r)
 			r = t->resume(t);
-		double te = now();
+		double te = prof_now();
 		rec.stopped += te - ts;
 		if (!r)
 			rec.n++;
@@ -201,7 +210,7 @@ record_run(const struct record_opts *o)
 		if (next < te)
 			next = te;	/* behind: sample as fast as we can, no burst */
 	}
-	rec.duration = now() - t0;
+	rec.duration = prof_now() - t0;
 	rec.achieved = rec.duration > 0 ? rec.n / rec.duration : 0;
 	rec.ended_by_guest = r == 1;
 	if (r < 0)

@@ -29,6 +29,9 @@ print_header(FILE *out, const struct recording *r, const struct stacks *st,
 	fprintf(out, "# image %s, method %s, %d vCPU%s, %.2f s, %g/s requested, %.1f/s achieved\n",
 		r->image ? r->image : "?", r->method, r->ncpus, r->ncpus == 1 ? "" : "s",
 		r->duration, r->rate, r->achieved);
+	if (!strcmp(r->method, "in-guest"))
+		fprintf(out, "# in-guest: achieved is samples/s per vCPU; %zu samples lost to ring overflow\n",
+			r->lost);
 	fprintf(out, "# guest stopped %.3f s (%.1f%% of the recording); ended by %s\n", r->stopped,
 		r->duration > 0 ? 100 * r->stopped / r->duration : 0,
 		r->ended_by_guest ? "the guest exiting" : "the duration or an interrupt");

@@ -4,7 +4,8 @@
  * one's registers (Hg + g, pipelined for all vCPUs in one write), read
  * memory (m) and continue (c).  Acknowledgements ride along with the next
  * command, so they cost no round trip.  It is not a debugger: no
- * breakpoints, no writes, no non-stop mode.  Note that QEMU pauses the VM
+ * breakpoints, no non-stop mode; its one write sets the kernel's
+ * sampling rate (--in-guest).  Note that QEMU pauses the VM
  * when a client connects; the recorder resumes it once it has checked the
  * image, and detaching (D) lets it run on. */
 #include <errno.h>
@@ -268,6 +269,23 @@ rsp_read(struct target *t, uint64_t addr, void *buf, size_t len)
 }
 
 static int
+rsp_write(struct target *t, uint64_t addr, const void *buf, size_t len)
+{
+	struct rsp *c = (struct rsp *)t;
+	char cmd[200];
+	const unsigned char *b = buf;
+
+	if (len > 64)
+		return -1;
+	int n = snprintf(cmd, sizeof cmd, "M%llx,%zx:", (unsigned long long)addr, len);
+	for (size_t i = 0; i < len; i++)
+		n += snprintf(cmd + n, sizeof cmd - n, "%02x", b[i]);
+	if (transact(c, cmd))
+		return -1;
+	return strcmp(c->pkt, "OK") ? -1 : 0;
+}
+
+static int
 rsp_resume(struct target *t)
 {
 	struct rsp *c = (struct rsp *)t;
@@ -368,7 +386,7 @@ rsp_connect(const char *hostport, double wait_s, char *err, size_t errlen)
 	}
 	c->fd = fd;
 	c->t = (struct target){.name = "gdb", .stop = rsp_stop, .regs = rsp_regs,
-			       .read = rsp_read, .resume = rsp_resume, .close = rsp_close,
+			       .read = rsp_read, .write = rsp_write, .resume = rsp_resume, .close = rsp_close,
 			       .read_max = 1024};
 	/* QEMU 7.2 has no no-ack mode: acknowledge each packet, batched with
 	 * the next command (QEMU's system-mode stub does not wait for it). */

@@ -34,8 +34,8 @@ after_call(const struct image *im, uint64_t addr)
 
 /* The return address of the innermost function when %rbp does not frame
  * it yet (or any more), or 0. */
-static uint64_t
-leaf_return(const struct image *im, const struct regs *r, mem_read_fn rd, void *ctx)
+uint64_t
+walk_leaf_return(const struct image *im, const struct regs *r, mem_read_fn rd, void *ctx)
 {
 	const struct image_func *f = image_func_at(im, r->rip);
 	unsigned char c[4], first, at;
@@ -76,7 +76,7 @@ walk_stack(const struct image *im, const struct regs *r, mem_read_fn rd, void *c
 	if (max <= 0)
 		return 0;
 	pcs[n++] = r->rip;
-	uint64_t lr = leaf_return(im, r, rd, ctx);
+	uint64_t lr = walk_leaf_return(im, r, rd, ctx);
 	if (lr && n < max)
 		pcs[n++] = lr;
 	while (n < max) {
