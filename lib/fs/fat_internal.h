@@ -12,6 +12,35 @@
 #include <string.h>
 
 #include "lib/fs/fat.h"
+#include "lib/kernel/civil.h"
+
+/* Little-endian fields of the on-disk structures. */
+static inline uint16_t
+le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
 
 #define FAT_DIRENT_SIZE		32
 #define FAT_DIR_MAX_ENTRIES	65536	/* 2 MiB of entries, the spec's limit */
