@@ -20,6 +20,9 @@ virtio_attach(struct virtio_dev *d)
 	case VIRTIO_ID_BLOCK:
 		err = virtio_blk_attach(d);
 		break;
+	case VIRTIO_ID_FS:
+		err = virtio_fs_attach(d);
+		break;
 	default:
 		pr_debug("virtio: %s: device type %u (%s) has no driver\n",
 			 d->where, d->type, d->transport);

@@ -112,6 +112,7 @@ int virtio_pci_set_msix(const char *v);
 int virtio_pci_set_legacy(const char *v);
 /* Drivers. */
 int virtio_blk_attach(struct virtio_dev *d);
+int virtio_fs_attach(struct virtio_dev *d);
 int virtio_blk_set_cpu(const char *v);
 int virtio_blk_set_timeout(const char *v);
 
