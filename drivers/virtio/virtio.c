@@ -20,6 +20,9 @@ virtio_attach(struct virtio_dev *d)
 	case VIRTIO_ID_BLOCK:
 		err = virtio_blk_attach(d);
 		break;
+	case VIRTIO_ID_CONSOLE:
+		err = virtio_console_attach(d);
+		break;
 	case VIRTIO_ID_FS:
 		err = virtio_fs_attach(d);
 		break;

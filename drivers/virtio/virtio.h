@@ -113,6 +113,10 @@ int virtio_pci_set_legacy(const char *v);
 /* Drivers. */
 int virtio_blk_attach(struct virtio_dev *d);
 int virtio_fs_attach(struct virtio_dev *d);
+int virtio_console_attach(struct virtio_dev *d);
+/* console=hvc0|ttyS0 (kernel option), and the warning if hvc0 is absent. */
+int virtio_console_option(const char *v);
+void virtio_console_check(void);
 int virtio_blk_set_cpu(const char *v);
 int virtio_blk_set_timeout(const char *v);
 

@@ -301,7 +301,16 @@ random_read(struct vnode *vn, void *buf, size_t len, off_t off)
 	return (ssize_t)len;
 }
 
-/* Output goes to the kernel console unchanged; input is end-of-file. */
+/*
+ * Output goes to the kernel console unchanged; input comes from the
+ * console driver if it has any (the virtio console), else end-of-file.
+ */
+static ssize_t
+console_dev_read(struct vnode *vn, void *buf, size_t len, off_t off)
+{
+	return (ssize_t)console_read(buf, len);
+}
+
 static ssize_t
 console_dev_write(struct vnode *vn, const void *buf, size_t len, off_t *pos,
 		  bool append)
@@ -335,7 +344,7 @@ static const struct vnode_ops null_ops = { .read = null_read, .write = sink_writ
 static const struct vnode_ops zero_ops = { .read = zero_read, .write = sink_write };
 static const struct vnode_ops random_ops = { .read = random_read, .write = sink_write };
 static const struct vnode_ops console_ops = {
-	.read = null_read, .write = console_dev_write, .ioctl = console_ioctl,
+	.read = console_dev_read, .write = console_dev_write, .ioctl = console_ioctl,
 };
 
 static int

@@ -113,6 +113,8 @@ static const struct kernel_option options[] = {
 	  "the core that takes virtio-blk interrupts (default 0)" },
 	{ "virtio_blk.timeout", virtio_blk_set_timeout, false,
 	  "seconds before an unanswered disk request fails (default 30)" },
+	{ "console", virtio_console_option, false,
+	  "hvc0: the virtio console is the console once found (default ttyS0)" },
 	{ "mount", fs_opt_mount, false,
 	  "mount SOURCE:DIR[:TYPE] at boot (repeatable; TYPE default ramfs)" },
 };
@@ -178,6 +180,7 @@ toro_kernel_main(uint32_t protocol, uint32_t data)
 	prof_init();
 	sched_start_ticking();
 	devices_probe();
+	virtio_console_check();
 	fs_init(&boot_info);
 	crt_start(&cmdline);
 }

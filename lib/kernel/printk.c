@@ -36,6 +36,22 @@ console_set_sink(console_write_fn fn)
 	console_sink = fn;
 }
 
+static console_read_fn console_reader;
+
+void
+console_set_reader(console_read_fn fn)
+{
+	console_reader = fn;
+}
+
+long
+console_read(char *buf, size_t len)
+{
+	console_read_fn fn = console_reader;
+
+	return fn ? fn(buf, len) : 0;
+}
+
 void
 console_write(const char *buf, size_t len)
 {

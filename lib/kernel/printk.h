@@ -17,6 +17,14 @@ extern int log_level;
 typedef void (*console_write_fn)(const char *buf, size_t len);
 void console_set_sink(console_write_fn fn);
 void console_write(const char *buf, size_t len);
+/*
+ * Console input (/dev/console reads): a driver that has some registers a
+ * reader, which blocks until at least one byte is there and returns how
+ * many it stored.  Without one, console_read() returns 0 (end of file).
+ */
+typedef long (*console_read_fn)(char *buf, size_t len);
+void console_set_reader(console_read_fn fn);
+long console_read(char *buf, size_t len);
 /* From now on several cores write: take turns (called before APs start). */
 void console_share(void);
 
