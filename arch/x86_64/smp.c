@@ -25,6 +25,8 @@
 #define LAPIC_ID	0x020
 #define LAPIC_EOI	0x0B0
 #define LAPIC_SVR	0x0F0
+#define LAPIC_LVT_LINT1	0x360
+#define LVT_DELIVER_NMI	0x400
 #define LAPIC_ICR_LO	0x300
 #define LAPIC_ICR_HI	0x310
 #define ICR_INIT	0x00004500	/* INIT, level assert */
@@ -84,11 +86,17 @@ lapic_eoi(void)
 		lapic_write(LAPIC_EOI, 0);
 }
 
-/* Software-enables the local APIC with 0xFF as its spurious vector. */
+/*
+ * Software-enables the local APIC with 0xFF as its spurious vector, and
+ * makes LINT1 deliver NMIs, as firmware does on PCs: QEMU's NMI (the
+ * monitor's `nmi`, QMP inject-nmi) arrives through LINT1, which is
+ * masked from reset where no firmware ran (PVH, microvm).
+ */
 static void
 lapic_enable(void)
 {
 	lapic_write(LAPIC_SVR, 0x100 | LAPIC_SPURIOUS_VECTOR);
+	lapic_write(LAPIC_LVT_LINT1, LVT_DELIVER_NMI);
 }
 
 static void

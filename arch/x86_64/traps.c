@@ -21,7 +21,7 @@ static const struct {
 } exceptions[32] = {
 	[0] = { "#DE", "divide error", TORO_EXIT_SIGFPE },
 	[1] = { "#DB", "debug", TORO_EXIT_SIGTRAP },
-	[2] = { "NMI", "non-maskable interrupt", TORO_EXIT_PANIC },
+	[2] = { "NMI", "non-maskable interrupt", TORO_EXIT_PANIC },	/* nmi_handle() */
 	[3] = { "#BP", "breakpoint", TORO_EXIT_SIGTRAP },
 	[4] = { "#OF", "overflow", TORO_EXIT_SIGSEGV },
 	[5] = { "#BR", "bound range exceeded", TORO_EXIT_SIGSEGV },
@@ -78,12 +78,34 @@ print_registers(const struct trap_frame *f)
 		(unsigned long long)f->rip, (unsigned long long)f->rflags);
 }
 
+/*
+ * An NMI is a nudge, not a fault: nothing in Toro raises one, so it comes
+ * from outside — QEMU's `nmi` monitor command (toro-prof sends it so that
+ * busy cores pick up a new sampling rate), a hypervisor's watchdog.  Like
+ * Linux, say so once and carry on.  It runs on its own IST stack and
+ * returns through iretq, which re-enables NMIs.
+ */
+static unsigned long nmi_count;
+
+static void
+nmi_handle(const struct trap_frame *f)
+{
+	if (__atomic_fetch_add(&nmi_count, 1, __ATOMIC_RELAXED) == 0 && !prof_enabled())
+		pr_warn("NMI received on cpu %u; ignored\n", this_cpu()->index);
+	prof_nmi(f->rflags & 0x200);
+}
+
 void trap_dispatch(struct trap_frame *f);
 
 void
 trap_dispatch(struct trap_frame *f)
 {
 	unsigned v = (unsigned)f->vector;
+
+	if (v == 2) {
+		nmi_handle(f);
+		return;
+	}
 	const char *mn = v < 32 && exceptions[v].name ? exceptions[v].mnemonic : "?";
 	const char *name = v < 32 && exceptions[v].name ? exceptions[v].name
 							: "reserved exception";

@@ -25,6 +25,7 @@
 #include "arch/x86_64/io.h"
 #include "lib/kernel/kstring.h"
 #include "lib/kernel/printk.h"
+#include "lib/kernel/spinlock.h"
 #include "lib/mm/vm.h"
 #include "lib/sched/sched.h"
 
@@ -44,13 +45,15 @@ prof_set_hz(const char *v)
 	return 0;
 }
 
-void
-prof_init(void)
-{
-	unsigned n = 0;
+static unsigned prof_ncpus;
+static bool prof_no_memory;
+static struct spinlock prof_alloc_lock;
 
-	while (n < CPU_MAX && sched_cpu_of(n))
-		n++;
+/* Makes the rings (prof_ncpus cores); NULL when memory is short. */
+static struct prof_header *
+rings_alloc(void)
+{
+	unsigned n = prof_ncpus;
 	uint64_t head = sizeof(struct prof_header) + n * sizeof(struct prof_core);
 	head = (head + 4095) & ~4095ULL;
 	uint64_t ring = (uint64_t)PROF_RING_RECORDS * sizeof(struct prof_record);
@@ -59,7 +62,8 @@ prof_init(void)
 	if (!base) {
 		pr_warn("prof: no memory for %llu KiB of sample rings; in-guest "
 			"sampling is off\n", (unsigned long long)(bytes >> 10));
-		return;
+		prof_no_memory = true;
+		return NULL;
 	}
 	struct prof_header *h = (struct prof_header *)base;
 	h->version = PROF_VERSION;
@@ -71,6 +75,56 @@ prof_init(void)
 	h->rings = base + head;
 	__atomic_store_n(&h->magic, PROF_MAGIC, __ATOMIC_RELEASE);
 	__atomic_store_n(&toro_prof, h, __ATOMIC_RELEASE);
+	return h;
+}
+
+/*
+ * The rings, made on first use: a guest nobody profiles keeps its
+ * 128 KiB a core.  The host finds toro_prof still NULL until then and
+ * waits (toro-prof's find_rings).  Called from a core's timer interrupt
+ * or scheduler, never from the NMI (the page allocator's lock).
+ */
+static struct prof_header *
+rings(void)
+{
+	struct prof_header *h = toro_prof;
+
+	if (h || !toro_prof_hz || prof_no_memory || !prof_ncpus)
+		return h;
+	spin_lock(&prof_alloc_lock);
+	if (!(h = toro_prof) && !prof_no_memory)
+		h = rings_alloc();
+	spin_unlock(&prof_alloc_lock);
+	return h;
+}
+
+void
+prof_init(void)
+{
+	unsigned n = 0;
+
+	while (n < CPU_MAX && sched_cpu_of(n))
+		n++;
+	prof_ncpus = n;
+	if (toro_prof_hz)
+		rings();	/* prof=HZ: sampling from the first tick */
+}
+
+/*
+ * An NMI on this core while sampling is on: QEMU's `nmi` command, which
+ * toro-prof sends after writing toro_prof_hz so that a core busy in
+ * application code, which takes no interrupt of its own, picks the rate
+ * up now rather than at its next system call that schedules.  Arms the
+ * timer to fire at once; the timer interrupt does the rest (rings,
+ * rate, next sample).  Only when the NMI interrupted code with
+ * interrupts on (the application, or the idle loop's hlt): kernel code
+ * may be arming the timer itself, and will consult prof_deadline() soon.
+ */
+void
+prof_nmi(bool interrupts_were_on)
+{
+	if (interrupts_were_on && prof_enabled())
+		timer_arm_at(rdtsc());
 }
 
 static struct prof_core *
@@ -101,7 +155,7 @@ prof_refresh(struct prof_header *h, struct prof_core *pc, uint64_t now)
 uint64_t
 prof_deadline(void)
 {
-	struct prof_header *h = toro_prof;
+	struct prof_header *h = rings();
 	struct prof_core *pc = h ? this_core(h) : NULL;
 
 	if (!pc)
@@ -150,7 +204,7 @@ walk(uint64_t fp, uint64_t *ret, int max, uint64_t *ok_page, bool *cut)
 void
 prof_tick(uint64_t rip, uint64_t rsp, uint64_t rbp)
 {
-	struct prof_header *h = toro_prof;
+	struct prof_header *h = rings();
 	struct prof_core *pc = h ? this_core(h) : NULL;
 
 	if (!pc)

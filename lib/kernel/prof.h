@@ -67,8 +67,11 @@ prof_enabled(void)
 	return __builtin_expect(toro_prof_hz != 0, 0);
 }
 
-/* After smp_init(): one block with every started core's ring. */
+/* After smp_init(): counts the cores; makes the rings only for prof=HZ
+ * (otherwise when sampling is first switched on). */
 void prof_init(void);
+/* From the NMI handler: arm this core's timer so it picks up the rate. */
+void prof_nmi(bool interrupts_were_on);
 /* Kernel option prof=HZ. */
 int prof_set_hz(const char *v);
 /* This core's next sample time (TSC), 0 when it has none; picks up a

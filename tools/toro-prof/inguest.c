@@ -274,6 +274,12 @@ inguest_run(const struct record_opts *o)
 		fprintf(stderr, "toro-prof: cannot write toro_prof_hz: %s\n", d->gdb->err);
 		goto out;
 	}
+	/* Busy cores take no interrupt of their own: an NMI makes every core
+	 * arm its timer now (lib/kernel/prof.c prof_nmi).  Without it they
+	 * start at their next scheduling point; say so and go on. */
+	if (d->gdb->nmi(d->gdb))
+		fprintf(stderr, "toro-prof: warning: cannot send an NMI (%s); busy cores "
+			"start sampling at their next scheduling point\n", d->gdb->err);
 	r = find_rings(d, d->gdb, err, sizeof err);
 	if (r < 0) {
 		fprintf(stderr, "toro-prof: %s\n", err);

@@ -75,6 +75,9 @@ struct target {
 	/* Writes guest memory (the gdbstub only; NULL for QMP). */
 	int (*write)(struct target *t, uint64_t addr, const void *buf, size_t len);
 	int (*resume)(struct target *t);
+	/* An NMI to every vCPU (QEMU's monitor `nmi`): in-guest sampling's
+	 * nudge so that busy cores pick up a new rate at once.  0 or -1. */
+	int (*nmi)(struct target *t);
 	void (*close)(struct target *t);
 	size_t read_max;		/* largest single read */
 	char err[256];

@@ -113,6 +113,14 @@ qmp_resume(struct target *t)
 	return q->gone ? 1 : command(q, "{\"execute\":\"cont\"}");
 }
 
+static int
+qmp_nmi(struct target *t)
+{
+	struct qmp *q = (struct qmp *)t;
+
+	return q->gone ? 1 : command(q, "{\"execute\":\"inject-nmi\"}");
+}
+
 /* "RIP=ffffffff81000000" in HMP's text, where newlines are \r\n escapes. */
 static int
 reg_value(const char *text, const char *name, uint64_t *v)
@@ -225,7 +233,8 @@ qmp_connect(const char *path, double wait_s, char *err, size_t errlen)
 	}
 	q->fd = fd;
 	q->t = (struct target){.name = "qmp", .stop = qmp_stop, .regs = qmp_regs,
-			       .read = qmp_read, .resume = qmp_resume, .close = qmp_close,
+			       .read = qmp_read, .resume = qmp_resume, .nmi = qmp_nmi,
+			       .close = qmp_close,
 			       .read_max = 4096};
 	snprintf(q->scratch, sizeof q->scratch, "/tmp/toro-prof-%d.mem", (int)getpid());
 	if (read_line(q) || !strstr(q->line, "\"QMP\"") ||

@@ -285,6 +285,29 @@ rsp_write(struct target *t, uint64_t addr, const void *buf, size_t len)
 	return strcmp(c->pkt, "OK") ? -1 : 0;
 }
 
+/* The monitor's `nmi` through qRcmd (hex-encoded); QEMU answers with
+ * console output packets ("O...") and then OK. */
+static int
+rsp_nmi(struct target *t)
+{
+	struct rsp *c = (struct rsp *)t;
+	const char *cmd = "nmi";
+	char pkt[64] = "qRcmd,";
+
+	for (size_t i = 0; cmd[i]; i++)
+		snprintf(pkt + strlen(pkt), sizeof pkt - strlen(pkt), "%02x", (unsigned char)cmd[i]);
+	int r = transact(c, pkt);
+	while (!r && c->pkt[0] == 'O' && strcmp(c->pkt, "OK"))
+		r = recv_reply(c);
+	if (r)
+		return r;
+	if (strcmp(c->pkt, "OK")) {
+		snprintf(t->err, sizeof t->err, "gdbstub refused the monitor's nmi: %.64s", c->pkt);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 rsp_resume(struct target *t)
 {
@@ -386,7 +409,8 @@ rsp_connect(const char *hostport, double wait_s, char *err, size_t errlen)
 	}
 	c->fd = fd;
 	c->t = (struct target){.name = "gdb", .stop = rsp_stop, .regs = rsp_regs,
-			       .read = rsp_read, .write = rsp_write, .resume = rsp_resume, .close = rsp_close,
+			       .read = rsp_read, .write = rsp_write, .resume = rsp_resume, .nmi = rsp_nmi,
+			       .close = rsp_close,
 			       .read_max = 1024};
 	/* QEMU 7.2 has no no-ack mode: acknowledge each packet, batched with
 	 * the next command (QEMU's system-mode stub does not wait for it). */
