@@ -4,7 +4,8 @@
  * write-back sector cache, the allocation table with its copies and the
  * FAT32 FSInfo free count, cluster chains (walked with bounds, so a cycle
  * or a stray cluster number is -EIO, never a hang), sync and statfs.
- * Directories and names live in fat_dir.c, file data in fat_file.c.  Not
+ * Names live in fat_name.c, directory reads in fat_dir.c and changes in
+ * fat_dir_change.c, file data in fat_file.c.  Not
  * for exFAT, and not for volumes whose sectors are smaller than the
  * device's.
  */
