@@ -56,6 +56,9 @@ fat_file_cluster(struct fat_vol *v, struct fat_node *n, uint32_t index,
 	return 0;
 }
 
+/* The most sectors one pass of xfer() hands to the sector layer. */
+#define XFER_MAX_SECTORS	65536
+
 /*
  * Moves len bytes at off of n's data: into rbuf, out of wbuf, or (both
  * NULL) zeros out.  The clusters must exist.
@@ -72,9 +75,24 @@ xfer(struct fat_vol *v, struct fat_node *n, uint64_t off, size_t len,
 		uint64_t sec = fat_cluster_sector(v, c) + in / v->bps;
 		size_t chunk;
 		if (!soff && len >= v->bps && (rbuf || wbuf)) {
+			uint64_t want = len / v->bps;
 			uint32_t count = v->spc - in / v->bps;
-			if (count > len / v->bps)
-				count = len / v->bps;
+			uint32_t idx = (uint32_t)(off / v->csize), last = c, next;
+			/*
+			 * Clusters that follow each other on the disk make one
+			 * request: a file laid out in a row (mcopy, or our own
+			 * allocator on a fresh volume) moves in a few large
+			 * requests instead of one per cluster.  A lookup error
+			 * just ends the run; the next pass reports it.
+			 */
+			while (count < want && count <= XFER_MAX_SECTORS - v->spc &&
+			       idx + 1 < n->nclusters &&
+			       !fat_file_cluster(v, n, idx + 1, &next) && next == last + 1) {
+				idx++, last = next;
+				count += v->spc;
+			}
+			if (count > want)
+				count = (uint32_t)want;
 			chunk = (size_t)count * v->bps;
 			r = rbuf ? fat_sectors_read(v, sec, rbuf, count) :
 				   fat_sectors_write(v, sec, wbuf, count);

@@ -25,6 +25,7 @@ BENCH_FILES = \
 	tests/bench/size.sh tests/bench/boot.sh tests/bench/entry.sh tests/bench/mem.sh \
 	tests/bench/micro.sh tests/bench/hello.c tests/bench/clock.c tests/bench/micro.c \
 	tests/bench/threads.sh tests/bench/threads.c \
+	tests/bench/storage.sh tests/bench/storage.c \
 	tests/bench/prof.sh \
 	tests/bench/linux-init.c tests/bench/linux-guest.md tests/bench/fast.test \
 	tests/bench/bench-timer.c tests/bench/floor.s tests/bench/floor.ld

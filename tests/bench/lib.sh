@@ -273,34 +273,115 @@ bench_linux_load_end_kib() {
 		END { mib = end ? int((end + 1048575) / 1048576) : 64; print mib * 1024 }'
 }
 
-# bench_linux_image NAME -> path of an initramfs (newc cpio, uncompressed)
-# whose /init is tests/bench/NAME.c built with musl-gcc -static -O2 and
-# linux-init.c; the static /init is beside it as NAME.linux.
+# bench_linux_image NAME [KMOD...] -> path of an initramfs (newc cpio,
+# uncompressed) whose /init is tests/bench/NAME.c built with musl-gcc
+# -static -O2 and linux-init.c; the static /init is beside it as
+# NAME.linux.  KMODs are kernel modules the program needs (Debian builds
+# virtio, the virtio transports, virtio_blk, the file systems as modules):
+# they and what they depend on go into /modules, which linux-init.c loads
+# before the program starts (see bench_linux_kmods).  Without KMODs the
+# initramfs is what it always was.
 bench_linux_image() {
 	bin=$BENCH_TMP/$1.linux
 	cpio=$BENCH_TMP/$1.cpio
 	if [ ! -f "$cpio" ]; then
-		if [ -n "${MUSL_GCC:-}" ]; then
-			set -- "$1" "$MUSL_GCC"
-		else
-			set -- "$1" "${CC:-cc}" -specs="$MUSL_LIBDIR/musl-gcc.specs"
-		fi
 		n=$1
 		shift
+		kos=
+		if [ $# -gt 0 ]; then
+			kos=$(bench_linux_kmods "$@") || bench_die "the Linux guest's kernel modules: $kos"
+		fi
+		if [ -n "${MUSL_GCC:-}" ]; then
+			set -- "$MUSL_GCC"
+		else
+			set -- "${CC:-cc}" -specs="$MUSL_LIBDIR/musl-gcc.specs"
+		fi
 		timeout 120 "$@" -static -O2 "$BENCH_SRCDIR/$n.c" "$BENCH_SRCDIR/linux-init.c" -o "$bin" >&2 ||
 			bench_die "cannot build $n.c for the Linux guest with $*"
-		bench_cpio "$bin" > "$cpio" || bench_die "cannot write $cpio"
+		bench_cpio "$bin" $kos > "$cpio" || bench_die "cannot write $cpio"
 	fi
 	echo "$cpio"
 }
 
-# bench_cpio INIT: an initramfs (newc cpio) holding /dev, /dev/console
-# (the kernel opens it for /init's standard streams) and INIT as /init.
+# The kernel's modules directory: the Debian package installs the modules
+# of /boot/vmlinuz-RELEASE in /lib/modules/RELEASE.
+bench_linux_moddir() {
+	echo "${BENCH_LINUX_MODDIR:-/lib/modules/${BENCH_LINUX_KERNEL##*/vmlinuz-}}"
+}
+
+# bench_linux_kmods MODULE... -> the module files (.ko, uncompressed) of
+# the named modules and of everything they depend on, one a line, each
+# after the modules it depends on: the order in which to load them.
+# modules.dep gives every module's dependencies, transitively, in no
+# useful order, so the order comes from a depth-first walk.  Names are
+# modprobe's ("virtio_blk"; "-" and "_" are the same).  A .ko.xz or
+# .ko.zst (newer Debian kernels) is decompressed into $BENCH_TMP/kmod.
+# On failure, prints why (on standard output) and fails.
+bench_linux_kmods() {
+	md=$(bench_linux_moddir)
+	if [ ! -f "$md/modules.dep" ]; then
+		echo "no $md/modules.dep (the modules of the kernel $BENCH_LINUX_KERNEL)"
+		return 1
+	fi
+	list=$(awk -v want="$*" '
+		function key(p) { sub(/.*\//, "", p); sub(/\.ko(\.[a-z]+)?$/, "", p); gsub(/-/, "_", p); return p }
+		function visit(m,   d, i, n) {
+			if (m in seen) return
+			seen[m] = 1
+			if (!(m in file)) { missing = missing " " m; return }
+			n = split(deps[m], d, " ")
+			for (i = 1; i <= n; i++) visit(key(d[i]))
+			print file[m]
+		}
+		{ sub(/:$/, "", $1); k = key($1); file[k] = $1; $1 = ""; deps[k] = $0 }
+		END {
+			n = split(want, w, " ")
+			for (i = 1; i <= n; i++) { m = w[i]; gsub(/-/, "_", m); visit(m) }
+			if (missing != "") { print "MISSING" missing; exit 1 }
+		}' "$md/modules.dep")
+	st=$?
+	if [ $st -ne 0 ]; then
+		echo "no module$(echo "$list" | sed -n 's/^MISSING//p') in $md/modules.dep"
+		return 1
+	fi
+	for f in $list; do
+		case $f in
+		*.ko) echo "$md/$f" ;;
+		*.ko.xz|*.ko.zst)
+			mkdir -p "$BENCH_TMP/kmod" || return 1
+			k=${f##*/}
+			k=$BENCH_TMP/kmod/${k%.*}
+			case $f in
+			*.xz) xz -dc "$md/$f" > "$k" ;;
+			*) zstd -qdc "$md/$f" > "$k" ;;
+			esac || { echo "cannot decompress $md/$f"; return 1; }
+			echo "$k"
+			;;
+		*) echo "$md/$f: not a module file this harness knows"; return 1 ;;
+		esac
+	done
+}
+
+# bench_cpio INIT [KO...]: an initramfs (newc cpio) holding /dev,
+# /dev/console (the kernel opens it for /init's standard streams) and INIT
+# as /init; with KOs also /modules/NAME.ko for each and /modules/order,
+# their names in the order given, one a line (read by linux-init.c).
 bench_cpio() {
 	cpio_ino=0
 	bench_cpio_entry dev 040755 0 0 &&
 	bench_cpio_entry dev/console 020600 5 1 &&
-	bench_cpio_entry init 0100755 0 0 "$1" &&
+	bench_cpio_entry init 0100755 0 0 "$1" || return 1
+	shift
+	if [ $# -gt 0 ]; then
+		order=$BENCH_TMP/modules.order
+		: > "$order" &&
+		bench_cpio_entry modules 040755 0 0 || return 1
+		for ko in "$@"; do
+			echo "${ko##*/}" >> "$order" &&
+			bench_cpio_entry "modules/${ko##*/}" 0100644 0 0 "$ko" || return 1
+		done
+		bench_cpio_entry modules/order 0100644 0 0 "$order" || return 1
+	fi
 	bench_cpio_entry 'TRAILER!!!' 0 0 0
 }
 
