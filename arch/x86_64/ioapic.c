@@ -146,6 +146,28 @@ ioapic_route(uint32_t gsi, unsigned vector, unsigned cpu, bool level,
 	return 0;
 }
 
+/*
+ * The destination is the whole high word of the entry, so one 32-bit
+ * write moves the pin at once, without masking it (masking could drop
+ * an edge).  The vector stays: a level interrupt the old core has taken
+ * is still ended by its EOI, which the local APIC broadcasts by vector,
+ * and a line still asserted is delivered to the new core.
+ */
+int
+ioapic_set_cpu(uint32_t gsi, unsigned cpu)
+{
+	unsigned pin;
+	struct ioapic *a = ioapic_of(gsi, &pin);
+
+	if (!a)
+		return -ENODEV;
+	uint32_t hi = irq_cpu_apic_id(cpu) << 24;
+	spin_lock(&lock);
+	ioapic_write(a, IOREDTBL(pin) + 1, hi);
+	spin_unlock(&lock);
+	return 0;
+}
+
 void
 ioapic_mask(uint32_t gsi)
 {

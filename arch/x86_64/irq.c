@@ -2,8 +2,12 @@
  * The device-interrupt vector table: which handler a vector calls, and
  * the MSI message that targets a core.  Vectors are global (one table for
  * all cores); which core a vector arrives on is decided where the device
- * is routed (I/O APIC entry or MSI address).  Not for the local APIC
- * timer or the scheduler's IPI, which have fixed vectors (layout.h).
+ * is routed (I/O APIC entry or MSI address), so moving a device to
+ * another core rewrites its route and keeps its vector.  Each vector
+ * counts the interrupts that arrive on the core it is routed to and
+ * those that arrive elsewhere (in flight during a move).  Not for the
+ * local APIC timer or the scheduler's IPI, which have fixed vectors
+ * (layout.h).
  */
 #include "arch/x86_64/irq.h"
 
@@ -17,8 +21,9 @@
 struct irq_slot {
 	irq_handler_fn fn;	/* atomic: NULL = free */
 	void *arg;
-	unsigned cpu;
-	unsigned long count;
+	unsigned cpu;		/* atomic: where the driver routed it */
+	unsigned long count;	/* atomic: delivered on cpu */
+	unsigned long elsewhere;	/* atomic: delivered on another core */
 };
 
 static struct irq_slot slots[IRQ_VECTOR_LAST + 1];
@@ -34,6 +39,7 @@ irq_register(irq_handler_fn fn, void *arg, unsigned cpu)
 		slots[v].arg = arg;
 		slots[v].cpu = cpu;
 		slots[v].count = 0;
+		slots[v].elsewhere = 0;
 		__atomic_store_n(&slots[v].fn, fn, __ATOMIC_RELEASE);
 		spin_unlock(&lock);
 		return v;
@@ -60,9 +66,24 @@ irq_handle(unsigned vector)
 	irq_handler_fn fn = __atomic_load_n(&s->fn, __ATOMIC_ACQUIRE);
 	if (!fn)
 		return false;
-	__atomic_fetch_add(&s->count, 1, __ATOMIC_RELAXED);
+	if (this_cpu()->index == __atomic_load_n(&s->cpu, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&s->count, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&s->elsewhere, 1, __ATOMIC_RELAXED);
 	fn(s->arg);
 	return true;
+}
+
+void
+irq_set_cpu(int vector, unsigned cpu, struct irq_counts *was)
+{
+	*was = (struct irq_counts){ 0, 0 };
+	if (vector < IRQ_VECTOR_FIRST || vector > IRQ_VECTOR_LAST)
+		return;
+	struct irq_slot *s = &slots[vector];
+	__atomic_store_n(&s->cpu, cpu, __ATOMIC_RELAXED);
+	was->on_cpu = __atomic_exchange_n(&s->count, 0, __ATOMIC_RELAXED);
+	was->elsewhere = __atomic_exchange_n(&s->elsewhere, 0, __ATOMIC_RELAXED);
 }
 
 unsigned

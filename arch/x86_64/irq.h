@@ -31,6 +31,19 @@ void irq_unregister(int vector);
 /* Called by irq_dispatch() (traps.c): true when vector had a handler. */
 bool irq_handle(unsigned vector);
 
+/* A vector's interrupts: on the core it is routed to, and on any other. */
+struct irq_counts {
+	unsigned long on_cpu, elsewhere;
+};
+/*
+ * Records that vector now goes to core cpu; the caller calls it just
+ * before it rewrites the route (MSI-X entry or I/O APIC pin), keeping the
+ * vector, so that an interrupt already on its way to the old core still
+ * finds the handler (and counts as elsewhere).  *was gets the counts
+ * since the previous routing, and they start again from zero.
+ */
+void irq_set_cpu(int vector, unsigned cpu, struct irq_counts *was);
+
 /* The APIC id of online core cpu (the boot core if cpu is not online). */
 uint32_t irq_cpu_apic_id(unsigned cpu);
 /* A core to deliver to: cpu if online, else the boot core (0). */
@@ -56,6 +69,8 @@ uint64_t acpi_rsdp(void);
  */
 int ioapic_route(uint32_t gsi, unsigned vector, unsigned cpu, bool level,
 		 bool active_low);
+/* Delivers gsi, routed already, to core cpu instead; -ENODEV if unknown. */
+int ioapic_set_cpu(uint32_t gsi, unsigned cpu);
 void ioapic_mask(uint32_t gsi);
 /*
  * An ISA IRQ's GSI and signalling after the MADT's overrides (ISA

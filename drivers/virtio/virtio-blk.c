@@ -5,8 +5,9 @@
  * thread's stack, which like all memory is identity mapped, and the data
  * moves straight to or from the caller's buffer: no copy.  The caller
  * futex-waits on its completion word; the queue's interrupt, delivered to
- * the core the queue is dedicated to (virtio_blk.cpu=N, default 0), marks
- * requests done and wakes them.  A device error becomes -EIO; a request
+ * the core the queue is dedicated to (virtio_blk.cpu=N, default 0, or per
+ * disk dedicate=vdX:N; toro_dedicate() moves it while the disk is in use),
+ * marks requests done and wakes them.  A device error becomes -EIO; a request
  * that gets no answer within virtio_blk.timeout= seconds (default 30)
  * resets the device, fails every request and every later one with -EIO,
  * and says so on the console.  Not a cache and not a scheduler: requests
@@ -18,6 +19,8 @@
 #include "arch/x86_64/io.h"
 #include "drivers/virtio/virtio.h"
 #include "lib/dev/blkdev.h"
+#include "lib/dev/dedicate.h"
+#include "lib/kernel/kstring.h"
 #include "lib/kernel/printk.h"
 #include "lib/kernel/spinlock.h"
 #include "lib/mm/vm.h"
@@ -63,6 +66,7 @@ struct vblk {
 	uint32_t space_waiters;
 	bool broken;			/* reset after a timeout: everything fails */
 	char driver[72];
+	struct dedicated dedicated;	/* under the disk's name */
 };
 
 static unsigned opt_cpu;
@@ -133,6 +137,26 @@ vblk_interrupt(void *arg)
 	if (!b->broken)
 		reap(b);
 	spin_unlock(&b->lock);
+}
+
+/*
+ * Moves the queue's interrupt to cpu, then reaps: a completion whose
+ * interrupt was on its way to the old core is not left waiting for the
+ * next one.
+ */
+static int
+vblk_move(void *arg, unsigned cpu)
+{
+	struct vblk *b = arg;
+	int err = virtio_move_irq(b->vdev, cpu, b->blk.name);
+
+	if (err)
+		return err;
+	spin_lock(&b->lock);
+	if (!b->broken)
+		reap(b);
+	spin_unlock(&b->lock);
+	return 0;
 }
 
 /* Resets the device so that it stops using memory, and fails it for good. */
@@ -324,7 +348,16 @@ virtio_blk_attach(struct virtio_dev *d)
 	b->blk.driver = b->driver;
 	virtio_driver_ok(d);
 	err = blkdev_register(&b->blk);
-	if (err)
+	if (err) {
 		virtio_fail(d);
-	return err;
+		return err;
+	}
+	struct dedicated *dd = &b->dedicated;
+	kstrlcpy(dd->name, b->blk.name, sizeof(dd->name));
+	dd->move = vblk_move;
+	dd->arg = b;
+	dd->cpu = d->irq_cpu;
+	if (dedicate_register(dd))
+		pr_warn("%s: its interrupt stays on cpu %u\n", b->blk.name, d->irq_cpu);
+	return 0;
 }

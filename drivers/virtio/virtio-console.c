@@ -13,7 +13,8 @@
  * on or off.  A device that does not return a buffer within a second is
  * given up and the 16550 becomes the console again.  Input: RX_BUFS
  * buffers stay posted on the receive queue; the queue's interrupt, on
- * the boot core, copies what arrived into a ring and wakes readers.
+ * the boot core unless dedicate=hvc0:N or toro_dedicate("hvc0", N)
+ * moves it, copies what arrived into a ring and wakes readers.
  */
 #include <errno.h>
 
@@ -21,6 +22,8 @@
 #include "arch/x86_64/io.h"
 #include "drivers/uart16550/uart16550.h"
 #include "drivers/virtio/virtio.h"
+#include "lib/dev/dedicate.h"
+#include "lib/kernel/kstring.h"
 #include "lib/kernel/printk.h"
 #include "lib/kernel/spinlock.h"
 #include "lib/mm/vm.h"
@@ -38,6 +41,7 @@ struct vcon {
 	uint32_t rx_head, rx_tail;	/* ring indices, free running */
 	uint32_t rx_seq;		/* futex word: bumped when bytes arrive */
 	bool broken;
+	struct dedicated dedicated;	/* "hvc0" */
 	uint8_t rx_buf[RX_BUFS][RX_BUF_BYTES];
 	uint8_t ring[RX_RING];
 };
@@ -113,6 +117,18 @@ vcon_interrupt(void *arg)
 		futex_wake(&c->rx_seq, 1 << 30, ~0U);
 	}
 	spin_unlock(&c->rx_lock);
+}
+
+/* Moves the receive interrupt to cpu, then takes what may have arrived. */
+static int
+vcon_move(void *arg, unsigned cpu)
+{
+	struct vcon *c = arg;
+	int err = virtio_move_irq(c->vdev, cpu, c->dedicated.name);
+
+	if (!err)
+		vcon_interrupt(c);
+	return err;
 }
 
 static void
@@ -230,6 +246,12 @@ virtio_console_attach(struct virtio_dev *d)
 		console_set_sink(vcon_write);
 		console_set_reader(vcon_read);
 	}
+	kstrlcpy(c->dedicated.name, "hvc0", sizeof(c->dedicated.name));
+	c->dedicated.move = vcon_move;
+	c->dedicated.arg = c;
+	c->dedicated.cpu = d->irq_cpu;
+	if (dedicate_register(&c->dedicated))
+		pr_warn("hvc0: its interrupt stays on cpu %u\n", d->irq_cpu);
 	return 0;
 }
 

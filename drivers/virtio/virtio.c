@@ -1,13 +1,16 @@
 /*
  * The transport-independent half of device initialisation (virtio 1.x
  * 3.1): reset, status bits, feature negotiation, queue memory, DRIVER_OK,
- * FAILED, and picking a driver by device type.  Not the ring logic
- * (virtqueue.c) and not register access (the transports).
+ * FAILED, moving the interrupt to another core, and picking a driver by
+ * device type.  Not the ring logic (virtqueue.c) and not register access
+ * (the transports).
  */
 #include "drivers/virtio/virtio.h"
 
 #include <errno.h>
 
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/irq.h"
 #include "lib/kernel/printk.h"
 #include "lib/mm/vm.h"
 
@@ -124,6 +127,31 @@ virtio_kick(struct virtio_dev *d, unsigned q, struct virtq *vq)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (vq_kick_needed(vq))
 		d->ops->notify(d, q);
+}
+
+int
+virtio_move_irq(struct virtio_dev *d, unsigned cpu, const char *name)
+{
+	if (cpu >= CPU_MAX || !(smp_online_mask() >> cpu & 1))
+		return -EINVAL;
+	if (!d->ops->move_irq || d->irq_vector <= 0)
+		return -EIO;
+	unsigned old = d->irq_cpu;
+	struct irq_counts was, failed;
+	/* Before the route: what reaches the old core from now on is late. */
+	irq_set_cpu(d->irq_vector, cpu, &was);
+	int err = d->ops->move_irq(d, cpu);
+	if (err) {
+		irq_set_cpu(d->irq_vector, old, &failed);
+		pr_warn("%s: interrupts not moved to cpu %u (error %d)\n", name,
+			cpu, err);
+		return -EIO;
+	}
+	d->irq_cpu = cpu;
+	pr_info("%s: %s interrupts moved from cpu %u (%lu taken there, %lu "
+		"elsewhere) to cpu %u\n", name, d->irq_kind, old, was.on_cpu,
+		was.elsewhere, cpu);
+	return 0;
 }
 
 uint32_t

@@ -56,6 +56,15 @@ struct virtio_ops {
 	 * be bound to the vector.
 	 */
 	int (*setup_irq)(struct virtio_dev *d, unsigned cpu);
+	/*
+	 * Delivers the interrupts setup_irq() routed to online core cpu
+	 * instead, keeping the vector: the MSI-X entry is masked while its
+	 * message is rewritten (an interrupt meanwhile stays pending and is
+	 * sent on unmask), the I/O APIC pin gets a new destination.  One
+	 * already on its way still reaches the old core's handler; use
+	 * virtio_move_irq(), after which the driver re-checks its queues.
+	 */
+	int (*move_irq)(struct virtio_dev *d, unsigned cpu);
 };
 
 struct virtio_dev {
@@ -69,6 +78,7 @@ struct virtio_dev {
 	void (*irq_fn)(void *arg);	/* set by the driver */
 	void *irq_arg;
 	unsigned irq_cpu;
+	int irq_vector;			/* 0 until setup_irq() has one */
 	const char *irq_kind;		/* "MSI-X", "INTx", "I/O APIC" */
 	void *transport_priv;
 };
@@ -98,6 +108,15 @@ void virtio_driver_ok(struct virtio_dev *d);
 void virtio_fail(struct virtio_dev *d);
 /* Notifies queue q if the device asked for it (call after vq_publish()). */
 void virtio_kick(struct virtio_dev *d, unsigned q, struct virtq *vq);
+/*
+ * Moves the device's interrupts to online core cpu (ops->move_irq) and
+ * logs it under name with the interrupts the old core took.  The caller
+ * serialises moves of one device and then reaps its used rings: a
+ * completion whose interrupt went to the old core may still be running
+ * there or have just been handled.  0, -EINVAL (cpu not online) or -EIO
+ * (the transport could not re-route it; then nothing changed).
+ */
+int virtio_move_irq(struct virtio_dev *d, unsigned cpu, const char *name);
 /* Config fields, little-endian (64-bit: two reads, generation-safe enough). */
 uint32_t virtio_config32(struct virtio_dev *d, unsigned off);
 uint64_t virtio_config64(struct virtio_dev *d, unsigned off);

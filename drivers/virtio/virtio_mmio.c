@@ -61,7 +61,6 @@ struct virtio_mmio {
 	struct virtio_dev vdev;
 	volatile uint8_t *regs;
 	uint32_t version, gsi;
-	int vector;
 };
 
 static struct virtio_mmio *
@@ -194,14 +193,26 @@ mm_setup_irq(struct virtio_dev *d, unsigned cpu)
 
 	cpu = irq_cpu_or_boot(cpu);
 	d->irq_cpu = cpu;
-	m->vector = irq_register(mmio_irq, m, cpu);
-	if (m->vector < 0)
-		return m->vector;
+	int vector = irq_register(mmio_irq, m, cpu);
+	if (vector < 0)
+		return vector;
+	d->irq_vector = vector;
 	d->irq_kind = "I/O APIC";
-	int err = ioapic_route(m->gsi, (unsigned)m->vector, cpu, true, false);
+	int err = ioapic_route(m->gsi, (unsigned)vector, cpu, true, false);
 	if (err)
 		pr_warn("virtio: %s: no I/O APIC pin for GSI %u\n", d->where, m->gsi);
 	return err;
+}
+
+/*
+ * The line is level-triggered and stays asserted until mmio_irq()
+ * acknowledges it, so an interrupt raised during the move is delivered
+ * to the new core.
+ */
+static int
+mm_move_irq(struct virtio_dev *d, unsigned cpu)
+{
+	return ioapic_set_cpu(priv(d)->gsi, cpu);
 }
 
 static const struct virtio_ops mmio_ops = {
@@ -214,6 +225,7 @@ static const struct virtio_ops mmio_ops = {
 	.queue_enable = mm_queue_enable,
 	.notify = mm_notify,
 	.setup_irq = mm_setup_irq,
+	.move_irq = mm_move_irq,
 };
 
 /* Parses "SIZE@ADDR:IRQ[:ID]" (sizes with K/M suffixes, numbers in C syntax). */

@@ -5,8 +5,9 @@
  * virtio_pci.legacy is set, else legacy (0.9.5, I/O BAR 0).  Interrupts:
  * MSI-X entry 0 for every queue when the function has MSI-X (both
  * transports), else the INTx line the firmware assigned, through the I/O
- * APIC (virtio_pci.msix=0 forces that).  Register access is in
- * virtio_pci_legacy.c and virtio_pci_modern.c.
+ * APIC (virtio_pci.msix=0 forces that); either can be moved to another
+ * core later.  Register access is in virtio_pci_legacy.c and
+ * virtio_pci_modern.c.
  */
 #include "drivers/virtio/virtio_pci.h"
 
@@ -64,12 +65,13 @@ virtio_pci_setup_irq(struct virtio_pci *p, unsigned cpu)
 	cpu = irq_cpu_or_boot(cpu);
 	p->vdev.irq_cpu = cpu;
 	if (!no_msix && !pci_msix_enable(&p->pci, &p->msix)) {
-		p->vector = irq_register(msix_handler, p, cpu);
-		if (p->vector < 0)
-			return p->vector;
+		int vector = irq_register(msix_handler, p, cpu);
+		if (vector < 0)
+			return vector;
+		p->vdev.irq_vector = vector;
 		p->use_msix = true;
 		p->vdev.irq_kind = "MSI-X";
-		return pci_msix_route(&p->msix, 0, (unsigned)p->vector, cpu);
+		return pci_msix_route(&p->msix, 0, (unsigned)vector, cpu);
 	}
 	if (!p->pci.irq_pin || p->pci.irq_line == 0xFF || !p->pci.irq_line) {
 		pr_warn("virtio: %s: neither MSI-X nor an INTx line\n", p->vdev.where);
@@ -79,11 +81,26 @@ virtio_pci_setup_irq(struct virtio_pci *p, unsigned cpu)
 	bool level, low;
 	/* The firmware's line is an ISA IRQ number; PCI lines are level. */
 	ioapic_isa_irq(p->pci.irq_line, &gsi, &level, &low);
-	p->vector = irq_register(intx_handler, p, cpu);
-	if (p->vector < 0)
-		return p->vector;
+	int vector = irq_register(intx_handler, p, cpu);
+	if (vector < 0)
+		return vector;
+	p->vdev.irq_vector = vector;
+	p->gsi = gsi;
 	p->vdev.irq_kind = "INTx";
-	return ioapic_route(gsi, (unsigned)p->vector, cpu, true, low);
+	return ioapic_route(gsi, (unsigned)vector, cpu, true, low);
+}
+
+/*
+ * MSI-X: pci_msix_route() masks entry 0 while it rewrites the message, so
+ * an interrupt raised meanwhile waits in the pending bit and goes to the
+ * new core on unmask (PCI 3.0, 6.8.3.5).  INTx: the pin's destination.
+ */
+int
+virtio_pci_move_irq(struct virtio_pci *p, unsigned cpu)
+{
+	if (p->use_msix)
+		return pci_msix_route(&p->msix, 0, (unsigned)p->vdev.irq_vector, cpu);
+	return ioapic_set_cpu(p->gsi, cpu);
 }
 
 static void

@@ -16,7 +16,7 @@ struct virtio_pci {
 	struct pci_dev pci;
 	struct pci_msix msix;
 	bool use_msix;			/* else INTx through the I/O APIC */
-	int vector;
+	uint32_t gsi;			/* INTx */
 	/* legacy */
 	uint16_t io;
 	/* modern: the four structures the vendor capabilities point at */
@@ -33,5 +33,7 @@ uint8_t virtio_pci_legacy_isr(struct virtio_pci *p);
 uint8_t virtio_pci_modern_isr(struct virtio_pci *p);
 /* Routes interrupts (MSI-X entry 0 or INTx) to p->vdev.irq_fn on cpu. */
 int virtio_pci_setup_irq(struct virtio_pci *p, unsigned cpu);
+/* Re-routes them to online core cpu (virtio_ops.move_irq). */
+int virtio_pci_move_irq(struct virtio_pci *p, unsigned cpu);
 
 #endif

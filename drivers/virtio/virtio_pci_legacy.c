@@ -106,6 +106,12 @@ l_setup_irq(struct virtio_dev *d, unsigned cpu)
 	return virtio_pci_setup_irq(priv(d), cpu);
 }
 
+static int
+l_move_irq(struct virtio_dev *d, unsigned cpu)
+{
+	return virtio_pci_move_irq(priv(d), cpu);
+}
+
 uint8_t
 virtio_pci_legacy_isr(struct virtio_pci *p)
 {
@@ -122,6 +128,7 @@ static const struct virtio_ops legacy_ops = {
 	.queue_enable = l_queue_enable,
 	.notify = l_notify,
 	.setup_irq = l_setup_irq,
+	.move_irq = l_move_irq,
 };
 
 int

@@ -177,6 +177,12 @@ m_setup_irq(struct virtio_dev *d, unsigned cpu)
 	return virtio_pci_setup_irq(priv(d), cpu);
 }
 
+static int
+m_move_irq(struct virtio_dev *d, unsigned cpu)
+{
+	return virtio_pci_move_irq(priv(d), cpu);
+}
+
 uint8_t
 virtio_pci_modern_isr(struct virtio_pci *p)
 {
@@ -193,6 +199,7 @@ static const struct virtio_ops modern_ops = {
 	.queue_enable = m_queue_enable,
 	.notify = m_notify,
 	.setup_irq = m_setup_irq,
+	.move_irq = m_move_irq,
 };
 
 /* The structure a capability describes, mapped; NULL if unusable. */

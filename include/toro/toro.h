@@ -9,6 +9,7 @@
 
 #include <toro/blk.h>
 #include <toro/channel.h>
+#include <toro/dev.h>
 #include <toro/heap.h>
 #include <toro/status.h>
 #include <toro/thread.h>

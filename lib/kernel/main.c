@@ -17,6 +17,7 @@
 #include "drivers/uart16550/uart16550.h"
 #include "drivers/virtio/virtio.h"
 #include "lib/crt/start.h"
+#include "lib/dev/dedicate.h"
 #include "lib/fs/vfs.h"
 #include "lib/kernel/bootinfo.h"
 #include "lib/kernel/cmdline.h"
@@ -113,6 +114,8 @@ static const struct kernel_option options[] = {
 	  "the core that takes virtio-blk interrupts (default 0)" },
 	{ "virtio_blk.timeout", virtio_blk_set_timeout, false,
 	  "seconds before an unanswered disk request fails (default 30)" },
+	{ "dedicate", dedicate_option, false,
+	  "NAME:CPU: device NAME's interrupts go to core CPU (repeatable)" },
 	{ "console", virtio_console_option, false,
 	  "hvc0: the virtio console is the console once found (default ttyS0)" },
 	{ "mount", fs_opt_mount, false,
@@ -181,6 +184,7 @@ toro_kernel_main(uint32_t protocol, uint32_t data)
 	sched_start_ticking();
 	devices_probe();
 	virtio_console_check();
+	dedicate_check();
 	fs_init(&boot_info);
 	crt_start(&cmdline);
 }
