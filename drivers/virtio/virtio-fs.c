@@ -73,6 +73,19 @@ viofs_interrupt(void *arg)
 	spin_unlock(&d->lock);
 }
 
+/* toro_dedicate("virtiofs:TAG", cpu): move, then reap what the old core
+ * may not have seen. */
+static int
+viofs_move(void *arg, unsigned cpu)
+{
+	struct viofs *d = arg;
+	int err = virtio_move_irq(d->vdev, cpu, d->dedicated.name);
+
+	if (!err)
+		viofs_interrupt(d);
+	return err;
+}
+
 static void
 viofs_break(struct viofs *d, const char *why)
 {
@@ -261,6 +274,15 @@ virtio_fs_attach(struct virtio_dev *vd)
 	if (!ndevices)
 		vfs_register_fs(&virtiofs_type);
 	devices[ndevices++] = d;
+	struct dedicated *dd = &d->dedicated;
+	kstrlcpy(dd->name, "virtiofs:", sizeof(dd->name));
+	kstrlcpy(dd->name + 9, d->tag, sizeof(dd->name) - 9);
+	dd->move = viofs_move;
+	dd->arg = d;
+	dd->cpu = vd->irq_cpu;
+	if (dedicate_register(dd))
+		pr_warn("virtio-fs %s: its interrupt stays on cpu %u\n", d->tag,
+			vd->irq_cpu);
 	pr_debug("virtio-fs: tag \"%s\", %s %s, %s\n", d->tag, vd->transport,
 		 vd->where, vd->irq_kind ? vd->irq_kind : "?");
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "drivers/virtio/virtio.h"
+#include "lib/dev/dedicate.h"
 #include "lib/fs/fuse.h"
 #include "lib/fs/vfs.h"
 #include "lib/kernel/spinlock.h"
@@ -35,6 +36,7 @@ struct viofs {
 	struct fuse_session_params params;
 	struct viofs_mount *mounted;
 	char tag[VIOFS_TAG_LEN + 1];
+	struct dedicated dedicated;	/* as "virtiofs:TAG" */
 };
 
 /* A FUSE node: its vnode, lookups counted and handle. */

@@ -21,6 +21,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <toro/dev.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -235,6 +236,12 @@ main(int argc, char **argv)
 		WORKS(mount("share", "/srv", "virtiofs", 0, NULL));
 		FAILS(mount("share", "/tmp", "virtiofs", 0, NULL), EBUSY);
 	}
+	/* The device is dedicated to core 0; with two, move it to core 1
+	 * (toro_dedicate) and do the rest through that core's interrupts. */
+	ok(toro_dedicated_cpu("virtiofs:share") == 0, "virtiofs:share is dedicated to core 0");
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+		ok(toro_dedicate("virtiofs:share", 1) == 0 &&
+		   toro_dedicated_cpu("virtiofs:share") == 1, "virtiofs:share moved to core 1");
 	check_manifest();
 	check_dirs();
 	if (!readonly)
