@@ -26,11 +26,15 @@ ctx_switch:
 	popq %rbp
 	ret
 
-	/* A kernel thread (a core's idle loop): fn in %rbx, arg in %r12. */
+	/*
+	 * A kernel thread (a core's idle loop, kthread_start()): fn in
+	 * %rbx, called with %r12 and %r13 as its two arguments.
+	 */
 	.globl thread_start_kernel
 thread_start_kernel:
 	call sched_finish_switch
 	movq %r12, %rdi
+	movq %r13, %rsi
 	xorl %ebp, %ebp
 	call *%rbx
 	ud2

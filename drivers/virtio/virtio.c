@@ -20,6 +20,9 @@ virtio_attach(struct virtio_dev *d)
 	int err;
 
 	switch (d->type) {
+	case VIRTIO_ID_NET:
+		err = virtio_net_attach(d);
+		break;
 	case VIRTIO_ID_BLOCK:
 		err = virtio_blk_attach(d);
 		break;

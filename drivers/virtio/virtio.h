@@ -130,12 +130,14 @@ int virtio_mmio_option(const char *v);
 int virtio_pci_set_msix(const char *v);
 int virtio_pci_set_legacy(const char *v);
 /* Drivers. */
+int virtio_net_attach(struct virtio_dev *d);
 int virtio_blk_attach(struct virtio_dev *d);
 int virtio_fs_attach(struct virtio_dev *d);
 int virtio_console_attach(struct virtio_dev *d);
 /* console=hvc0|ttyS0 (kernel option), and the warning if hvc0 is absent. */
 int virtio_console_option(const char *v);
 void virtio_console_check(void);
+int virtio_net_set_cpu(const char *v);
 int virtio_blk_set_cpu(const char *v);
 int virtio_blk_set_timeout(const char *v);
 

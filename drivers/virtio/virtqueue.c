@@ -144,6 +144,14 @@ vq_kick_needed(struct virtq *vq)
 	uint16_t old = vq->kicked_idx, new_idx = vq->avail_idx;
 
 	vq->kicked_idx = new_idx;
+	/*
+	 * A full barrier between publishing avail->idx and reading what
+	 * the device asked for (virtio 1.x 2.7.13): x86 lets a load pass an
+	 * earlier store, and a device that found the ring empty, asked to
+	 * be told (avail_event/flags) and re-read avail->idx meanwhile would
+	 * miss both this publication and its kick; it would wait for ever.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (vq->event_idx) {
 		/* avail_event sits after the used ring's entries. */
 		volatile uint16_t *avail_event =
@@ -179,8 +187,10 @@ vq_get_used(struct virtq *vq, uint32_t *len)
 			return NULL;
 		struct vq_used_elem e = vq->used->ring[vq->last_used & (vq->size - 1)];
 		vq->last_used++;
-		if (e.id >= vq->size || !vq->cookie[e.id])
-			continue;	/* a device bug: skip, never trust it */
+		if (e.id >= vq->size || !vq->cookie[e.id]) {
+			vq->bad_used++;	/* a device bug: skip, never trust it */
+			continue;
+		}
 		void *cookie = vq->cookie[e.id];
 		vq->cookie[e.id] = NULL;
 		free_chain(vq, (uint16_t)e.id);

@@ -62,6 +62,7 @@ struct virtq {
 	uint16_t last_used;		/* next used->ring slot to read */
 	bool event_idx;			/* VIRTIO_F_EVENT_IDX negotiated */
 	bool indirect;			/* VIRTIO_F_INDIRECT_DESC negotiated */
+	uint32_t bad_used;		/* used entries naming no request: skipped */
 };
 
 /* Bytes of each part, and of the legacy contiguous layout (used ring
@@ -105,7 +106,9 @@ void vq_publish(struct virtq *vq, uint16_t head);
  */
 bool vq_kick_needed(struct virtq *vq);
 /* The next completed request: its cookie and the bytes the device
- * wrote; NULL when the used ring holds nothing new.  Frees its chain. */
+ * wrote; NULL when the used ring holds nothing new.  Frees its chain.
+ * Entries with an id out of range or without a request are skipped and
+ * counted in bad_used. */
 void *vq_get_used(struct virtq *vq, uint32_t *len);
 /*
  * Asks for an interrupt on the next completion (event index: used_event =

@@ -11,6 +11,7 @@
 #include <toro/channel.h>
 #include <toro/dev.h>
 #include <toro/heap.h>
+#include <toro/net.h>
 #include <toro/status.h>
 #include <toro/thread.h>
 #include <toro/version.h>

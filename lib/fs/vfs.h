@@ -8,9 +8,10 @@
  * Locking.  One sleeping lock (the namespace lock) serialises path walks
  * and every operation that reads or changes names: lookup, create, mkdir,
  * symlink, unlink, rmdir, rename, readdir, readlink, mount.  read, write,
- * truncate, getattr, fsync and ioctl run without it, concurrently with
- * each other and with namespace operations: a file system protects its
- * own data for those.  Both may sleep (a disk), so never from interrupts.
+ * readv, writev, truncate, getattr, fsync, ioctl and poll run without it,
+ * concurrently with each other and with namespace operations: a file
+ * system protects its own data for those.  Both may sleep (a disk), so
+ * never from interrupts.
  */
 #ifndef TORO_VFS_H
 #define TORO_VFS_H
@@ -26,6 +27,8 @@
 struct vnode;
 struct mount;
 struct statfs;
+struct poll_hook;
+struct iovec;
 
 #define VFS_NAME_MAX	255
 #define VFS_PATH_MAX	4096
@@ -83,6 +86,21 @@ struct vnode_ops {
 	ssize_t (*readlink)(struct vnode *vn, char *buf, size_t len); /* EINVAL */
 	int (*fsync)(struct vnode *vn);				/* 0 */
 	int (*ioctl)(struct vnode *vn, unsigned long req, void *arg); /* ENOTTY */
+	/*
+	 * Readiness for poll, select and epoll: the POLL* events that hold
+	 * now.  With hook, first adds it to the object's wait queue
+	 * (lib/fs/poll.h), which the object wakes when they may change.
+	 * NULL: always readable and writable, and not for epoll (EPERM),
+	 * like a regular file on Linux.
+	 */
+	unsigned (*poll)(struct vnode *vn, struct poll_hook *hook);
+	/*
+	 * readv/writev in one call, for files where splitting a vector
+	 * changes the outcome (a socket: one wait, one segment); iov is
+	 * checked memory.  NULL: the VFS goes segment by segment.
+	 */
+	ssize_t (*readv)(struct vnode *vn, const struct iovec *iov, int cnt);
+	ssize_t (*writev)(struct vnode *vn, const struct iovec *iov, int cnt);
 	/* The last reference went away. */
 	void (*release)(struct vnode *vn);
 };
@@ -91,7 +109,7 @@ struct vnode {
 	const struct vnode_ops *ops;
 	struct mount *mnt;		/* the mount it belongs to */
 	struct mount *covered_by;	/* a mount on this directory, or NULL */
-	mode_t type;			/* S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK */
+	mode_t type;			/* S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFSOCK */
 	int refs;			/* atomic */
 	void *priv;			/* the file system's */
 };

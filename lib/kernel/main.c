@@ -27,6 +27,7 @@
 #include "lib/kernel/prof.h"
 #include "lib/mm/heap.h"
 #include "lib/mm/vm.h"
+#include "lib/net/netif.h"
 #include "lib/sched/sched.h"
 
 void toro_kernel_main(uint32_t protocol, uint32_t data);
@@ -114,10 +115,14 @@ static const struct kernel_option options[] = {
 	  "the core that takes virtio-blk interrupts (default 0)" },
 	{ "virtio_blk.timeout", virtio_blk_set_timeout, false,
 	  "seconds before an unanswered disk request fails (default 30)" },
+	{ "virtio_net.cpu", virtio_net_set_cpu, false,
+	  "the core that serves virtio-net's queues (default 0)" },
 	{ "dedicate", dedicate_option, false,
 	  "NAME:CPU: device NAME's interrupts go to core CPU (repeatable)" },
 	{ "console", virtio_console_option, false,
 	  "hvc0: the virtio console is the console once found (default ttyS0)" },
+	{ "ip", net_ip_option, false,
+	  "CLIENT:SERVER:GW:MASK:HOST:DEV:AUTOCONF:DNS0:DNS1, dhcp or off (default dhcp)" },
 	{ "mount", fs_opt_mount, false,
 	  "mount SOURCE:DIR[:TYPE] at boot (repeatable; TYPE default ramfs)" },
 };
@@ -186,5 +191,6 @@ toro_kernel_main(uint32_t protocol, uint32_t data)
 	virtio_console_check();
 	dedicate_check();
 	fs_init(&boot_info);
+	net_init();
 	crt_start(&cmdline);
 }

@@ -301,14 +301,17 @@ switch_to(struct sched_cpu *c, struct thread *next, struct thread *leaving)
 		return;
 	}
 	if (!(next->flags & THREAD_IDLE)) {
-		if (c->fpu_owner != next) {
-			if (c->fpu_owner)
-				fpu_save(c->fpu_owner);
-			fpu_restore(next);
-			c->fpu_owner = next;
+		/* A kernel thread touches neither the FPU nor %fs nor syscall's stack. */
+		if (!(next->flags & THREAD_KERNEL)) {
+			if (c->fpu_owner != next) {
+				if (c->fpu_owner)
+					fpu_save(c->fpu_owner);
+				fpu_restore(next);
+				c->fpu_owner = next;
+			}
+			wrmsr(MSR_FS_BASE, next->fs_base);
+			c->percpu->kernel_rsp = next->kstack_top;
 		}
-		wrmsr(MSR_FS_BASE, next->fs_base);
-		c->percpu->kernel_rsp = next->kstack_top;
 		if (slice_ticks) {
 			c->slice_end = rdtsc() + slice_ticks;
 			timer_rearm(c, true);

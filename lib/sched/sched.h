@@ -21,6 +21,7 @@ enum thread_state {
 /* Thread flags. */
 #define THREAD_IDLE	1	/* a core's idle loop: never queued */
 #define THREAD_STATIC	2	/* not allocated: never freed or reused */
+#define THREAD_KERNEL	4	/* kernel code only: no FPU state, no %fs, no user stack */
 
 struct sched_cpu;
 
@@ -47,6 +48,7 @@ struct thread {
 	uint32_t futex_bitset;
 	bool futex_queued;
 	struct thread *tid_next;	/* thread.c's id table */
+	const char *name;		/* kernel threads: what it is */
 	uint8_t fpu[512] __attribute__((aligned(16)));	/* fxsave area */
 };
 
@@ -154,5 +156,14 @@ long thread_apply(int tid, long (*fn)(struct thread *, void *), void *arg);
 struct sched_cpu *thread_place(struct thread *creator);
 /* Live threads; the last one to exit ends the program. */
 extern int thread_count;
+/*
+ * Starts a kernel thread running fn(arg) on core cpu, with interrupts
+ * off like all kernel code, pinned there.  It is not one of the
+ * application's threads: it has no thread id, does not count in
+ * thread_count (the program ends without it) and never returns to user
+ * code; when fn returns, the thread ends.  name is for debugging (kept,
+ * not copied).  0, -EINVAL (cpu not online) or -ENOMEM.
+ */
+int kthread_start(void (*fn)(void *), void *arg, unsigned cpu, const char *name);
 
 #endif

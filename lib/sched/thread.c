@@ -9,6 +9,10 @@
  * otherwise go round-robin over the cores it may run on, starting with the
  * core after its own: a main thread that starts one worker per core and
  * joins them puts one on each.
+ *
+ * Kernel threads (kthread_start(), e.g. the network stack's) are made
+ * here too; they are the kernel's, not the application's: no id, not
+ * counted in thread_count, pinned to their core.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -21,6 +25,8 @@
 
 #define CACHE_MAX 32		/* exited threads a core keeps for reuse */
 #define TID_BUCKETS 256
+
+extern char thread_start_kernel[];	/* switch.S */
 
 int thread_count = 1;		/* the main thread */
 
@@ -161,4 +167,40 @@ thread_place(struct thread *creator)
 		}
 	}
 	return creator->cpu;
+}
+
+/* A kernel thread's first and last frame: fn(arg), then it ends. */
+static void
+kthread_main(void (*fn)(void *), void *arg)
+{
+	fn(arg);
+	sched_exit_current();
+}
+
+int
+kthread_start(void (*fn)(void *), void *arg, unsigned cpu, const char *name)
+{
+	struct sched_cpu *c = sched_cpu_of(cpu);
+
+	if (!c || !(smp_online_mask() >> cpu & 1))
+		return -EINVAL;
+	struct thread *t = thread_alloc();
+	if (!t)
+		return -ENOMEM;
+	/*
+	 * The stack ctx_switch() pops: %r15, %r14, %r13 (arg), %r12 (fn),
+	 * %rbx (kthread_main), %rbp, then returns to thread_start_kernel.
+	 */
+	uint64_t *sp = (uint64_t *)(t->kstack_top - 16) - 7;
+	memset(sp, 0, 7 * sizeof(*sp));
+	sp[2] = (uint64_t)arg;
+	sp[3] = (uint64_t)fn;
+	sp[4] = (uint64_t)kthread_main;
+	sp[6] = (uint64_t)thread_start_kernel;
+	t->rsp = (uint64_t)sp;
+	t->flags = THREAD_KERNEL;
+	t->affinity = 1ULL << cpu;
+	t->name = name;
+	sched_start(t, c);
+	return 0;
 }

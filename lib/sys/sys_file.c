@@ -21,6 +21,13 @@
 
 #define GATHER_MAX 65536	/* writev to a file: one write up to this */
 
+/* Devices and sockets have no offset: pread and friends are ESPIPE. */
+static bool
+unseekable(const struct file *f)
+{
+	return f->vn->type == S_IFCHR || f->vn->type == S_IFSOCK;
+}
+
 long
 sys_read(long fd, long buf, long len, long a3, long a4, long a5)
 {
@@ -62,7 +69,7 @@ sys_pread64(long fd, long buf, long len, long off, long a4, long a5)
 	if (!f)
 		return -EBADF;
 	off_t at = off;
-	long r = f->vn->type == S_IFCHR ? -ESPIPE :
+	long r = unseekable(f) ? -ESPIPE :
 		 file_read(f, (void *)buf, (size_t)len, &at);
 	file_put(f);
 	return r;
@@ -79,7 +86,7 @@ sys_pwrite64(long fd, long buf, long len, long off, long a4, long a5)
 	if (!f)
 		return -EBADF;
 	off_t at = off;
-	long r = f->vn->type == S_IFCHR ? -ESPIPE :
+	long r = unseekable(f) ? -ESPIPE :
 		 file_write(f, (const void *)buf, (size_t)len, &at);
 	file_put(f);
 	return r;
@@ -117,9 +124,18 @@ rw_vector(long fd, long iovp, long cnt, off_t *at, bool write)
 	struct file *f = fd_get((int)fd);
 	if (!f)
 		return -EBADF;
-	if (at && f->vn->type == S_IFCHR) {
+	if (at && unseekable(f)) {
 		file_put(f);
 		return -ESPIPE;
+	}
+	ssize_t (*vec)(struct vnode *, const struct iovec *, int) =
+		write ? f->vn->ops->writev : f->vn->ops->readv;
+	if (vec && !at) {
+		unsigned mode = f->flags & O_ACCMODE;
+		r = mode == (write ? O_RDONLY : O_WRONLY) ? -EBADF :
+		    vec(f->vn, iov, (int)cnt);
+		file_put(f);
+		return r;
 	}
 	/* One write for a file, so O_APPEND writers never interleave. */
 	char *g = write && cnt > 1 && f->vn->type == S_IFREG &&

@@ -14,6 +14,43 @@
 #define NR_MAX 512
 
 /*
+ * The socket, epoll and eventfd calls are weak references: an image gets
+ * them (and TCP, epoll.c, eventfd.c) only if the application makes a
+ * socket, an epoll set or an eventfd, through lib/crt/optional.c; without
+ * them their slots are empty and answer ENOSYS (no descriptor they could
+ * work on exists then).
+ */
+#define OPTIONAL_CALLS(X) \
+	X(SYS_epoll_create, sys_epoll_create) \
+	X(SYS_epoll_create1, sys_epoll_create1) \
+	X(SYS_epoll_ctl, sys_epoll_ctl) \
+	X(SYS_epoll_wait, sys_epoll_wait) \
+	X(SYS_epoll_pwait, sys_epoll_pwait) \
+	X(SYS_epoll_pwait2, sys_epoll_pwait2) \
+	X(SYS_eventfd, sys_eventfd) \
+	X(SYS_eventfd2, sys_eventfd2) \
+	X(SYS_socket, sys_socket) \
+	X(SYS_socketpair, sys_socketpair) \
+	X(SYS_bind, sys_bind) \
+	X(SYS_listen, sys_listen) \
+	X(SYS_accept, sys_accept) \
+	X(SYS_accept4, sys_accept4) \
+	X(SYS_connect, sys_connect) \
+	X(SYS_sendto, sys_sendto) \
+	X(SYS_recvfrom, sys_recvfrom) \
+	X(SYS_sendmsg, sys_sendmsg) \
+	X(SYS_recvmsg, sys_recvmsg) \
+	X(SYS_shutdown, sys_shutdown) \
+	X(SYS_setsockopt, sys_setsockopt) \
+	X(SYS_getsockopt, sys_getsockopt) \
+	X(SYS_getsockname, sys_getsockname) \
+	X(SYS_getpeername, sys_getpeername)
+#define WEAK_PRAGMA(x) _Pragma(#x)
+#define WEAK(nr, fn) WEAK_PRAGMA(weak fn)
+OPTIONAL_CALLS(WEAK)
+#undef WEAK
+
+/*
  * Two small tables instead of one of NR_MAX pointers: the slot of each
  * implemented call (0 = none), then the adapters.  Keeps hello world small.
  */
@@ -106,7 +143,12 @@
 	X(SYS_time, sys_time) \
 	X(SYS_nanosleep, sys_nanosleep) \
 	X(SYS_clock_nanosleep, sys_clock_nanosleep) \
-	X(SYS_getrandom, sys_getrandom)
+	X(SYS_getrandom, sys_getrandom) \
+	X(SYS_poll, sys_poll) \
+	X(SYS_ppoll, sys_ppoll) \
+	X(SYS_select, sys_select) \
+	X(SYS_pselect6, sys_pselect6) \
+	OPTIONAL_CALLS(X)
 
 enum {
 	SLOT_NONE,
@@ -143,7 +185,7 @@ syscall_dispatch(const struct syscall_args *args)
 	long nr = args->nr;
 	const long *a = args->a;
 
-	if (nr >= 0 && nr < NR_MAX && slot[nr])
+	if (nr >= 0 && nr < NR_MAX && slot[nr] && handler[slot[nr]])
 		return handler[slot[nr]](a[0], a[1], a[2], a[3], a[4], a[5]);
 	long bit = nr >= 0 && nr < NR_MAX ? nr : NR_MAX;
 	if (reported[bit / 64] & (1ULL << (bit % 64)))

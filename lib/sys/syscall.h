@@ -136,4 +136,45 @@ long sys_tkill(long tid, long sig, long, long, long, long);
 
 long sys_getrandom(long buf, long len, long flags, long, long, long);
 
+/* sys_poll.c */
+long sys_poll(long fds, long n, long ms, long, long, long);
+long sys_ppoll(long fds, long n, long ts, long mask, long size, long);
+long sys_select(long n, long r, long w, long e, long tv, long);
+long sys_pselect6(long n, long r, long w, long e, long ts, long sig);
+/*
+ * Timeouts of the waiting calls as TSC deadlines (lib/fs/poll.h: 0 for
+ * ever, POLL_NOWAIT): a timespec (NULL: for ever; -EFAULT, -EINVAL) and
+ * milliseconds (negative: for ever).  A signal mask is only checked.
+ */
+long poll_deadline_ts(const struct timespec *ts, uint64_t *deadline);
+uint64_t poll_deadline_ms(long ms);
+long poll_sigmask_ok(long mask, long size);
+/* sys_epoll.c */
+long sys_epoll_create(long size, long, long, long, long, long);
+long sys_epoll_create1(long flags, long, long, long, long, long);
+long sys_epoll_ctl(long epfd, long op, long fd, long ev, long, long);
+long sys_epoll_wait(long epfd, long evs, long max, long ms, long, long);
+long sys_epoll_pwait(long epfd, long evs, long max, long ms, long mask, long size);
+long sys_epoll_pwait2(long epfd, long evs, long max, long ts, long mask, long size);
+long sys_eventfd(long initval, long, long, long, long, long);
+long sys_eventfd2(long initval, long flags, long, long, long, long);
+
+/* sys_net.c */
+long sys_socket(long domain, long type, long protocol, long, long, long);
+long sys_socketpair(long domain, long type, long protocol, long sv, long, long);
+long sys_bind(long fd, long addr, long len, long, long, long);
+long sys_listen(long fd, long backlog, long, long, long, long);
+long sys_accept(long fd, long addr, long len, long, long, long);
+long sys_accept4(long fd, long addr, long len, long flags, long, long);
+long sys_connect(long fd, long addr, long len, long, long, long);
+long sys_sendto(long fd, long buf, long len, long flags, long addr, long alen);
+long sys_recvfrom(long fd, long buf, long len, long flags, long addr, long alen);
+long sys_sendmsg(long fd, long msg, long flags, long, long, long);
+long sys_recvmsg(long fd, long msg, long flags, long, long, long);
+long sys_shutdown(long fd, long how, long, long, long, long);
+long sys_setsockopt(long fd, long level, long name, long val, long len, long);
+long sys_getsockopt(long fd, long level, long name, long val, long len, long);
+long sys_getsockname(long fd, long addr, long len, long, long, long);
+long sys_getpeername(long fd, long addr, long len, long, long, long);
+
 #endif

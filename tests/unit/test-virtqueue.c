@@ -135,6 +135,7 @@ test_exhaustion(void)
 	uint32_t len;
 	ok(vq_get_used(&vq, &len) == (void *)2 && len == 7,
 	   "bogus and stale used entries are skipped");
+	is_int(vq.bad_used, 2, "... and counted");
 }
 
 static void

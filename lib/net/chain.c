@@ -1,0 +1,114 @@
+/*
+ * Datagrams as netbuf chains (netbuf.h's frag): their length, copying
+ * bytes out of them, their checksum, and private copies of netbufs that
+ * others still hold.  A datagram bigger than one netbuf only exists
+ * between IPv4 reassembly or a large UDP send and UDP's receive queue or
+ * IPv4 fragmentation; nothing here knows about any protocol.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "lib/net/inet.h"
+
+uint32_t
+nb_total_len(const struct netbuf *nb)
+{
+	uint32_t n = 0;
+
+	for (; nb; nb = nb->frag)
+		n += nb->len;
+	return n;
+}
+
+bool
+nb_copy_out(const struct netbuf *nb, uint32_t off, void *dst, uint32_t len)
+{
+	uint8_t *d = dst;
+
+	for (; nb && off >= nb->len; nb = nb->frag)
+		off -= nb->len;
+	while (len) {
+		if (!nb)
+			return false;
+		uint32_t k = nb->len - off;
+		if (k > len)
+			k = len;
+		memcpy(d, nb->data + off, k);
+		d += k;
+		len -= k;
+		off = 0;
+		nb = nb->frag;
+	}
+	return true;
+}
+
+uint32_t
+nb_csum_chain(uint32_t sum, const struct netbuf *nb)
+{
+	uint64_t acc = sum;
+	bool odd = false;	/* the next piece starts at an odd offset */
+
+	for (; nb; nb = nb->frag) {
+		uint32_t s = net_csum_add(0, nb->data, nb->len);
+		if (odd) {
+			/* Its bytes sit in the other half of each 16-bit word. */
+			s = (s & 0xFFFF) + (s >> 16);
+			s = (s & 0xFFFF) + (s >> 16);
+			s = __builtin_bswap16((uint16_t)s);
+		}
+		acc += s;
+		if (nb->len & 1)
+			odd = !odd;
+	}
+	acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
+	acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
+	return (uint32_t)acc;
+}
+
+/* One netbuf (not its chain), same layout. */
+static struct netbuf *
+copy_one(const struct netbuf *nb)
+{
+	uint32_t head = netbuf_headroom(nb);
+	struct netbuf *c = netbuf_alloc(head);
+
+	if (!c)
+		return NULL;
+	memcpy(c->buf, nb->buf, head + nb->len);
+	c->len = nb->len;
+	c->flags = nb->flags;
+	c->csum_start = nb->csum_start;
+	c->csum_offset = nb->csum_offset;
+	c->dev = nb->dev;
+	c->l3 = nb->l3;
+	c->l4 = nb->l4;
+	c->seq = nb->seq;
+	c->stamp = nb->stamp;
+	return c;
+}
+
+struct netbuf *
+nb_copy(const struct netbuf *nb)
+{
+	struct netbuf *head = copy_one(nb), *tail = head;
+
+	for (nb = nb->frag; head && nb; nb = nb->frag) {
+		tail->frag = copy_one(nb);
+		if (!tail->frag) {
+			netbuf_put(head);
+			return NULL;
+		}
+		tail = tail->frag;
+	}
+	return head;
+}
+
+struct netbuf *
+nb_unshare(struct netbuf *nb)
+{
+	if (__atomic_load_n(&nb->refs, __ATOMIC_ACQUIRE) == 1)
+		return nb;
+	struct netbuf *c = nb_copy(nb);
+	netbuf_put(nb);
+	return c;
+}
