@@ -275,8 +275,9 @@ bench_linux_load_end_kib() {
 
 # bench_linux_image NAME [KMOD...] -> path of an initramfs (newc cpio,
 # uncompressed) whose /init is tests/bench/NAME.c built with musl-gcc
-# -static -O2 and linux-init.c; the static /init is beside it as
-# NAME.linux.  KMODs are kernel modules the program needs (Debian builds
+# -static -O2 -DBENCH_LINUX and linux-init.c; the static /init is beside
+# it as NAME.linux.  BENCH_LINUX lets a program do what Toro does by
+# itself and Debian's kernel does not (net.c sets its address from ip=).  KMODs are kernel modules the program needs (Debian builds
 # virtio, the virtio transports, virtio_blk, the file systems as modules):
 # they and what they depend on go into /modules, which linux-init.c loads
 # before the program starts (see bench_linux_kmods).  Without KMODs the
@@ -296,7 +297,7 @@ bench_linux_image() {
 		else
 			set -- "${CC:-cc}" -specs="$MUSL_LIBDIR/musl-gcc.specs"
 		fi
-		timeout 120 "$@" -static -O2 "$BENCH_SRCDIR/$n.c" "$BENCH_SRCDIR/linux-init.c" -o "$bin" >&2 ||
+		timeout 120 "$@" -static -O2 -DBENCH_LINUX "$BENCH_SRCDIR/$n.c" "$BENCH_SRCDIR/linux-init.c" -o "$bin" >&2 ||
 			bench_die "cannot build $n.c for the Linux guest with $*"
 		bench_cpio "$bin" $kos > "$cpio" || bench_die "cannot write $cpio"
 	fi
