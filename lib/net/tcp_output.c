@@ -122,7 +122,14 @@ xmit(struct tcp_pcb *pcb, struct netbuf *q, uint32_t seq, uint32_t len, uint8_t 
 			memcpy(netbuf_put_tail(nb, len), tcp_snd_payload(q), len);
 	}
 	flags |= TH_ACK;
-	if (pcb->flags & TF_SACK_OK)
+	/*
+	 * SACK blocks ride on a data segment only when they fit within the
+	 * MSS beside its data (RFC 6691): the send queue is cut at a full
+	 * MSS and IPv4 refuses a DF packet over the MTU, so a full segment
+	 * with blocks was dropped whole.  Pure ACKs, which out-of-order
+	 * arrivals trigger at once, always carry them.
+	 */
+	if ((pcb->flags & TF_SACK_OK) && len + TCP_MAX_OPTLEN <= pcb->mss)
 		optlen = tcp_sack_option(pcb, opt);
 	uint16_t wnd = tcp_rcv_window(pcb);
 

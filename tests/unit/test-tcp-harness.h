@@ -145,6 +145,8 @@ net_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 /* ---------------------------------------------------------------- route */
 
 static uint16_t h_mtu = 1500;
+/* Segments ip_output() refused as longer than the MTU: always a TCP bug. */
+static unsigned long h_oversize;
 static bool h_no_route;
 
 uint32_t
@@ -351,6 +353,12 @@ ip_output(struct netbuf *nb, uint32_t src, uint32_t dst, uint8_t proto,
 	if (proto != IPPROTO_TCP_ || !csum_partial || csum_offset != 16 || nb->len < TCP_HLEN) {
 		fprintf(stderr, "ip_output: bad call\n");
 		abort();
+	}
+	/* IPv4 refuses what TCP sends with DF over the path's MTU (ip.c). */
+	if (nb->len + IP_HLEN > h_mtu) {
+		h_oversize++;
+		netbuf_put(nb);
+		return -EMSGSIZE;
 	}
 	/* The device: checksum from the TCP header on, over the pseudo-sum. */
 	c = net_csum_fold(net_csum_add(0, nb->data, nb->len));

@@ -232,6 +232,9 @@ main(void)
 	test_bulk_lossy();
 	test_many_connections();
 	is_int(h_wake_after_close, 0, "no wake-up after tcp_close");
+	/* Full segments once carried SACK blocks past the MTU and IPv4 dropped
+	 * them whole whenever both sides held out-of-order data. */
+	is_int((long)h_oversize, 0, "no segment longer than the MTU, SACK blocks or not");
 	harness_fini();
 	return done_testing();
 }
