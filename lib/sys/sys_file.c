@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -92,32 +91,12 @@ sys_pwrite64(long fd, long buf, long len, long off, long a4, long a5)
 	return r;
 }
 
-/* The total length of a checked iovec array, or a negative errno. */
-static long
-iov_check(const struct iovec *iov, long cnt)
-{
-	long total = 0;
-
-	if (cnt < 0 || cnt > IOV_MAX)
-		return -EINVAL;
-	if (!user_ok(iov, (size_t)cnt * sizeof(*iov)))
-		return -EFAULT;
-	for (long i = 0; i < cnt; i++) {
-		if ((long)iov[i].iov_len < 0 || total + (long)iov[i].iov_len < total)
-			return -EINVAL;
-		if (!user_ok(iov[i].iov_base, iov[i].iov_len))
-			return -EFAULT;
-		total += (long)iov[i].iov_len;
-	}
-	return total;
-}
-
 /* Segment by segment, stopping at a short transfer; at: pread/pwrite. */
 static long
 rw_vector(long fd, long iovp, long cnt, off_t *at, bool write)
 {
 	const struct iovec *iov = (const struct iovec *)iovp;
-	long total = iov_check(iov, cnt), done = 0, r = 0;
+	long total = user_iov_total(iov, cnt), done = 0, r = 0;
 
 	if (total < 0)
 		return total;

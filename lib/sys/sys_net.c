@@ -299,24 +299,11 @@ sys_getsockopt(long fd, long level, long name, long val, long ulen, long a5)
 
 /* ------------------------------------------------------------ data */
 
-/* Checks an iovec array from the application; its total length or an error. */
+/* sendmsg/recvmsg's iovec check: Linux answers EMSGSIZE for too many. */
 static long
 iov_ok(const struct iovec *iov, long cnt)
 {
-	long total = 0;
-
-	if (cnt < 0 || cnt > IOV_MAX)
-		return -EMSGSIZE;
-	if (!user_ok(iov, (size_t)cnt * sizeof(*iov)))
-		return -EFAULT;
-	for (long i = 0; i < cnt; i++) {
-		if ((long)iov[i].iov_len < 0 || total + (long)iov[i].iov_len < total)
-			return -EINVAL;
-		if (!user_ok(iov[i].iov_base, iov[i].iov_len))
-			return -EFAULT;
-		total += (long)iov[i].iov_len;
-	}
-	return total;
+	return cnt > IOV_MAX ? -EMSGSIZE : user_iov_total(iov, cnt);
 }
 
 long

@@ -6,7 +6,9 @@
 #include "lib/sys/syscall.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include "lib/kernel/printk.h"
 #include "lib/mm/vm.h"
@@ -177,6 +179,25 @@ bool
 user_ok(const void *p, size_t len)
 {
 	return len == 0 || vm_user_range_ok(p, len);
+}
+
+long
+user_iov_total(const struct iovec *iov, long cnt)
+{
+	long total = 0;
+
+	if (cnt < 0 || cnt > IOV_MAX)
+		return -EINVAL;
+	if (!user_ok(iov, (size_t)cnt * sizeof(*iov)))
+		return -EFAULT;
+	for (long i = 0; i < cnt; i++) {
+		if ((long)iov[i].iov_len < 0 || total + (long)iov[i].iov_len < total)
+			return -EINVAL;
+		if (!user_ok(iov[i].iov_base, iov[i].iov_len))
+			return -EFAULT;
+		total += (long)iov[i].iov_len;
+	}
+	return total;
 }
 
 long

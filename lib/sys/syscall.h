@@ -35,6 +35,13 @@ const char *syscall_name(long nr);
 
 /* True when the application may hand the kernel [p, p+len). */
 bool user_ok(const void *p, size_t len);
+struct iovec;
+/*
+ * Checks an iovec array from the application (the array and every
+ * buffer in it): the total length, -EINVAL for more than IOV_MAX entries
+ * or a total that overflows, -EFAULT for memory it may not hand over.
+ */
+long user_iov_total(const struct iovec *iov, long cnt);
 
 long sys_read(long fd, long buf, long len, long, long, long);
 long sys_write(long fd, long buf, long len, long, long, long);
