@@ -233,6 +233,35 @@ set_rate(struct drain *d, uint32_t hz, int stopped)
 	return r;
 }
 
+/* At most this many NMIs after the first, one a drain at most. */
+#define NUDGES_MAX	50
+
+/*
+ * Sends every vCPU an NMI again while some core has not picked up the
+ * rate (no rings yet, or a core whose hz is not ours): a core that was
+ * in kernel code when the first one came (booting, say) ignored it, and
+ * a core busy in application code takes no interrupt of its own.
+ * Through QMP while the VM runs; through the gdbstub, which stops it.
+ */
+static int
+nudge_stragglers(struct drain *d, uint32_t hz, unsigned *nudges)
+{
+	bool behind = !d->rings;
+
+	for (unsigned c = 0; !behind && c < d->h.ncpus; c++)
+		behind = d->cores[c].hz != hz;
+	if (!behind || *nudges >= NUDGES_MAX)
+		return 0;
+	(*nudges)++;
+	if (d->qmp)
+		return d->qmp->nmi(d->qmp) < 0 ? -1 : 0;
+	int r = d->gdb->stop(d->gdb);
+	if (!r)
+		r = d->gdb->nmi(d->gdb) < 0 ? -1 : 0;
+	int rr = d->gdb->resume(d->gdb);
+	return r ? r : rr;
+}
+
 int
 inguest_run(const struct record_opts *o)
 {
@@ -270,6 +299,7 @@ inguest_run(const struct record_opts *o)
 		goto out;
 	}
 	uint32_t hz = o->rate > PROF_MAX_HZ ? PROF_MAX_HZ : (uint32_t)(o->rate + 0.5);
+	unsigned nudges = 0;
 	if (set_rate(d, hz ? hz : 1, 1)) {	/* stopped since we connected */
 		fprintf(stderr, "toro-prof: cannot write toro_prof_hz: %s\n", d->gdb->err);
 		goto out;
@@ -323,6 +353,8 @@ inguest_run(const struct record_opts *o)
 			if (!r)
 				d->t_last = d->now;
 		}
+		if (!r)
+			r = nudge_stragglers(d, hz ? hz : 1, &nudges);
 		if (prof_now() >= end)
 			break;
 	}
