@@ -40,6 +40,12 @@ crt_set_stack_size(const char *value)
 	return 0;
 }
 
+unsigned long
+crt_stack_size(void)
+{
+	return (unsigned long)stack_size;
+}
+
 int
 crt_set_argv0(const char *value)
 {

@@ -3,8 +3,11 @@
  * vnode, access flags and offset; descriptors name files, and dup() makes
  * two descriptors name one file (one offset).  The table is one for the
  * whole program (every thread shares it, as threads of a Linux process
- * do), grown on demand up to FD_MAX entries, under a spinlock held only
- * to read or swap a slot.  Reads and writes at the file's offset hold the
+ * do), grown on demand up to the RLIMIT_NOFILE soft limit (fd_limit(),
+ * 65536 unless setrlimit changes it; never above FD_MAX), under a
+ * spinlock held only to read or swap a slot.  A bitmap of the slots in
+ * use finds the lowest free descriptor 64 at a time, so accept() stays
+ * cheap with tens of thousands of sockets open.  Reads and writes at the file's offset hold the
  * file's own sleeping lock, so two threads sharing a descriptor never use
  * one offset twice.  Path lookups are vfs.c's; system calls are lib/sys's.
  */
@@ -22,8 +25,12 @@
 
 static struct spinlock fd_lock;
 static struct file **fds;		/* nfds slots */
-static int nfds;
-static uint64_t cloexec[FD_MAX / 64];
+static int nfds;			/* 0, or a power of two >= 64 */
+static uint64_t *used;			/* nfds bits: fds[fd] != NULL */
+static uint64_t *cloexec;		/* nfds bits */
+static struct rlimit_nofile {
+	unsigned long cur, max;
+} limit = { FD_DEFAULT_LIMIT, FD_DEFAULT_LIMIT };
 
 struct file *
 file_new(struct vnode *vn, unsigned flags)
@@ -61,15 +68,26 @@ fd_get(int fd)
 	return f;
 }
 
+/* A bitmap of n bits grown to m bits (zeroed); NULL without memory. */
+static uint64_t *
+bits_grow(uint64_t *b, int n, int m)
+{
+	uint64_t *t = krealloc(b, (size_t)m / 8);
+
+	if (t)
+		memset(t + n / 64, 0, (size_t)(m - n) / 8);
+	return t;
+}
+
 /* Makes slot fd exist; under fd_lock. */
 static int
 fd_grow(int fd)
 {
+	if ((unsigned long)fd >= limit.cur)
+		return -EMFILE;
 	if (fd < nfds)
 		return 0;
-	if (fd >= FD_MAX)
-		return -EMFILE;
-	int n = nfds ? nfds : 16;
+	int n = nfds ? nfds : 64;
 	while (n <= fd)
 		n *= 2;
 	struct file **t = krealloc(fds, (size_t)n * sizeof(*t));
@@ -77,34 +95,93 @@ fd_grow(int fd)
 		return -ENOMEM;
 	memset(t + nfds, 0, (size_t)(n - nfds) * sizeof(*t));
 	fds = t;
+	uint64_t *u = bits_grow(used, nfds, n);
+	if (u)
+		used = u;
+	uint64_t *c = u ? bits_grow(cloexec, nfds, n) : NULL;
+	if (!c)
+		return -ENOMEM;		/* fds grew, nfds did not: harmless */
+	cloexec = c;
 	nfds = n;
 	return 0;
 }
 
 static void
-cloexec_set(int fd, bool on)
+bit_set(uint64_t *b, int fd, bool on)
 {
 	if (on)
-		cloexec[fd / 64] |= 1ULL << (fd % 64);
+		b[fd / 64] |= 1ULL << (fd % 64);
 	else
-		cloexec[fd / 64] &= ~(1ULL << (fd % 64));
+		b[fd / 64] &= ~(1ULL << (fd % 64));
+}
+
+/* Puts f in slot fd (which exists and is empty); under fd_lock. */
+static void
+fd_fill(int fd, struct file *f, bool on)
+{
+	fds[fd] = f;
+	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+	bit_set(used, fd, true);
+	bit_set(cloexec, fd, on);
+}
+
+/* The lowest slot >= fd not in use (nfds when every one is); under fd_lock. */
+static int
+fd_free_from(int fd)
+{
+	for (int w = fd / 64; w < nfds / 64; w++) {
+		uint64_t free = ~used[w];
+		if (w == fd / 64)
+			free &= ~0ULL << (fd % 64);
+		if (free)
+			return w * 64 + __builtin_ctzll(free);
+	}
+	return nfds > fd ? nfds : fd;
 }
 
 int
 fd_install(struct file *f, int min, bool on)
 {
-	int fd = min < 0 ? 0 : min, r;
+	int fd, r;
 
 	spin_lock(&fd_lock);
-	while (fd < nfds && fds[fd])
-		fd++;
-	if (!(r = fd_grow(fd))) {
-		fds[fd] = f;
-		__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
-		cloexec_set(fd, on);
-	}
+	fd = fd_free_from(min < 0 ? 0 : min);
+	if (!(r = fd_grow(fd)))
+		fd_fill(fd, f, on);
 	spin_unlock(&fd_lock);
 	return r ? (r == -ENOMEM ? r : -EMFILE) : fd;
+}
+
+unsigned long
+fd_limit(void)
+{
+	return __atomic_load_n(&limit.cur, __ATOMIC_RELAXED);
+}
+
+int
+fd_rlimit(const unsigned long *set, unsigned long *old)
+{
+	int r = 0;
+
+	spin_lock(&fd_lock);
+	if (old) {
+		old[0] = limit.cur;
+		old[1] = limit.max;
+	}
+	/*
+	 * Like Linux for a process with CAP_SYS_RESOURCE (the program is
+	 * root): either limit may go up to FD_MAX (Linux's nr_open); the
+	 * soft one never above the hard one.  Lowering the soft limit below
+	 * open descriptors leaves them open (new ones get EMFILE).
+	 */
+	if (set && (set[0] > set[1] || set[1] > FD_MAX))
+		r = -EINVAL;
+	else if (set) {
+		limit.cur = set[0];
+		limit.max = set[1];
+	}
+	spin_unlock(&fd_lock);
+	return r;
 }
 
 int
@@ -116,6 +193,7 @@ fd_close(int fd)
 	if (fd >= 0 && fd < nfds) {
 		f = fds[fd];
 		fds[fd] = NULL;
+		bit_set(used, fd, false);
 	}
 	spin_unlock(&fd_lock);
 	if (!f)
@@ -130,16 +208,14 @@ fd_dup_to(int oldfd, int newfd, bool on)
 	struct file *f, *prev = NULL;
 	int r = 0;
 
-	if (newfd < 0 || newfd >= FD_MAX)
+	if (newfd < 0 || (unsigned long)newfd >= fd_limit())
 		return -EBADF;
 	spin_lock(&fd_lock);
 	if (oldfd < 0 || oldfd >= nfds || !(f = fds[oldfd]))
 		r = -EBADF;
 	else if (!(r = fd_grow(newfd))) {
 		prev = fds[newfd];
-		fds[newfd] = f;
-		__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
-		cloexec_set(newfd, on);
+		fd_fill(newfd, f, on);
 	}
 	spin_unlock(&fd_lock);
 	file_put(prev);
@@ -165,7 +241,7 @@ fd_set_cloexec(int fd, bool on)
 
 	spin_lock(&fd_lock);
 	if (fd >= 0 && fd < nfds && fds[fd]) {
-		cloexec_set(fd, on);
+		bit_set(cloexec, fd, on);
 		r = 0;
 	}
 	spin_unlock(&fd_lock);

@@ -194,7 +194,10 @@ struct file {
 	struct kmutex pos_lock;
 };
 
-#define FD_MAX		1024	/* like Linux's default RLIMIT_NOFILE */
+/* The most descriptors setrlimit(RLIMIT_NOFILE) may allow (Linux's nr_open). */
+#define FD_MAX			(1UL << 20)
+/* RLIMIT_NOFILE at start, soft and hard: room for tens of thousands of sockets. */
+#define FD_DEFAULT_LIMIT	65536UL
 
 /* A new open file on vn (the caller's reference moves into it). */
 struct file *file_new(struct vnode *vn, unsigned flags);
@@ -207,6 +210,11 @@ int fd_close(int fd);
 /* dup2/dup3: newfd now names oldfd's file. */
 int fd_dup_to(int oldfd, int newfd, bool cloexec);
 int fd_get_cloexec(int fd);
+/* RLIMIT_NOFILE's soft limit: descriptors are below it. */
+unsigned long fd_limit(void);
+/* getrlimit/setrlimit of RLIMIT_NOFILE: old gets {soft, hard} when not
+ * NULL, then set (when not NULL) replaces them; -EINVAL if it is bad. */
+int fd_rlimit(const unsigned long *set, unsigned long *old);
 int fd_set_cloexec(int fd, bool on);
 
 ssize_t file_read(struct file *f, void *buf, size_t len, off_t *at);

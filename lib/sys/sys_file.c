@@ -231,7 +231,7 @@ sys_fcntl(long fd, long cmd, long arg, long a3, long a4, long a5)
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		r = arg < 0 || arg >= FD_MAX ? -EINVAL :
+		r = arg < 0 || (unsigned long)arg >= fd_limit() ? -EINVAL :
 		    fd_install(f, (int)arg, cmd == F_DUPFD_CLOEXEC);
 		break;
 	case F_GETFD:

@@ -67,7 +67,7 @@ poll_sigmask_ok(long mask, long size)
 static long
 do_poll(long ufds, long n, uint64_t deadline)
 {
-	if ((unsigned long)n > FD_MAX)
+	if ((unsigned long)n > fd_limit())
 		return -EINVAL;
 	if (!user_ok((void *)ufds, (size_t)n * sizeof(struct pollfd)))
 		return -EFAULT;
@@ -115,8 +115,8 @@ do_select(long n, long rp, long wp, long ep, uint64_t deadline)
 
 	if (n < 0 || n > INT_MAX)
 		return -EINVAL;
-	if (n > FD_MAX)
-		n = FD_MAX;
+	if ((unsigned long)n > fd_limit())
+		n = (long)fd_limit();
 	size_t words = ((size_t)n + BITS - 1) / BITS;
 	for (int k = 0; k < 3; k++)
 		if (sets[k] && !user_ok(sets[k], words * sizeof(unsigned long)))

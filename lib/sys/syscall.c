@@ -127,6 +127,9 @@ OPTIONAL_CALLS(WEAK)
 	X(SYS_getgid, sys_getuid) \
 	X(SYS_getegid, sys_getuid) \
 	X(SYS_uname, sys_uname) \
+	X(SYS_prlimit64, sys_prlimit64) \
+	X(SYS_getrlimit, sys_getrlimit) \
+	X(SYS_setrlimit, sys_setrlimit) \
 	X(SYS_kill, sys_kill) \
 	X(SYS_tkill, sys_tkill) \
 	X(SYS_tgkill, sys_tgkill) \

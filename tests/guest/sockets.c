@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -707,6 +708,59 @@ test_many(void)
 	close(l);
 }
 
+/*
+ * Thousands at once: far more descriptors than Linux's default soft limit
+ * of 1024, each pair a live connection that carries a byte both ways;
+ * then RLIMIT_NOFILE lowered below the highest one makes socket() fail
+ * with EMFILE while every open descriptor keeps working.
+ */
+static void
+test_thousands(void)
+{
+	enum { N = 3000 };
+	static int c[N], a[N];
+	struct rlimit rl;
+	int port = 0, l = listener(&port, 0), made = 0, good = 0, high = -1;
+
+	ok(getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur == 65536 && rl.rlim_max == 65536,
+	   "getrlimit(RLIMIT_NOFILE): 65536 soft and hard");
+	for (; made < N; made++) {
+		if ((c[made] = connect_to(port, 0)) < 0)
+			break;
+		if ((a[made] = accept(l, NULL, NULL)) < 0) {
+			close(c[made]);
+			break;
+		}
+		high = a[made] > high ? a[made] : high;
+	}
+	ok(made == N && high > 2 * N, "%d connections open at once (%d descriptors, the highest %d; errno %d)",
+	   made, 2 * made + 1, high, made == N ? 0 : errno);
+	for (int i = 0; i < made; i++) {
+		char x = (char)i, y = 0, z = 0;
+		good += send(c[i], &x, 1, 0) == 1 && recv(a[i], &y, 1, MSG_WAITALL) == 1 &&
+			send(a[i], &y, 1, 0) == 1 && recv(c[i], &z, 1, MSG_WAITALL) == 1 && z == x;
+	}
+	ok(good == made, "each of them carries a byte both ways (%d of %d)", good, made);
+	rl.rlim_cur = (rlim_t)high;
+	ok(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit lowers the soft limit to %d", high);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	ok(s < 0 && errno == EMFILE, "then socket() fails with EMFILE (%d, errno %d)", s, errno);
+	char x = 'q', y = 0;
+	ok(made > 0 && send(a[made - 1], &x, 1, 0) == 1 && recv(c[made - 1], &y, 1, MSG_WAITALL) == 1 &&
+	   y == 'q', "the descriptor at the old top still works");
+	rl.rlim_cur = rl.rlim_max = 70000;
+	ok(setrlimit(RLIMIT_NOFILE, &rl) == 0, "the hard limit goes up (the program is root)");
+	rl.rlim_cur = rl.rlim_max = 65536;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	for (int i = 0; i < made; i++) {
+		close(c[i]);
+		close(a[i]);
+	}
+	close(l);
+	if (s >= 0)
+		close(s);
+}
+
 /* ------------------------------------------------------------ vectors and misc */
 
 static void
@@ -960,6 +1014,7 @@ main(int argc, char **argv)
 	test_epoll();
 	test_epoll_modes();
 	test_many();
+	test_thousands();
 	test_vectors();
 	test_udp();
 	test_eventfd();

@@ -91,7 +91,7 @@ exists(const char *path, int flags)
 int
 main(void)
 {
-	plan(39);
+	plan(62);
 	vfs_register_fs(&ramfs_type);
 	is_int(vfs_register_fs(&ramfs_type), -EEXIST, "a type registers once");
 	is_int(vfs_mount_root("ramfs", "root"), 0, "ramfs mounts on /");
@@ -166,6 +166,47 @@ main(void)
 	is_int(fd_dup_to(0, 7, false), 7, "dup to 7");
 	file_put(f);
 	is_int(fd_close(1) | fd_close(0) | fd_close(7), 0, "all three close");
+	is_int(fd_close(7), -EBADF, "a closed descriptor is gone");
+
+	/* The table grows past 1024 and finds the lowest free slot. */
+	vfs_resolve(NULL, "/etc/motd", 0, &vn);
+	f = file_new(vn, O_RDONLY);
+	unsigned long lim[2];
+	is_int(fd_rlimit(NULL, lim), 0, "RLIMIT_NOFILE reads");
+	ok(lim[0] == 65536 && lim[1] == 65536, "soft and hard limits are 65536");
+	enum { MANY = 5000 };
+	bool all = true;
+	for (int i = 0; i < MANY; i++)
+		all &= fd_install(f, 0, i % 3 == 0) == i;
+	ok(all, "5000 descriptors, each the lowest free one");
+	is_int(fd_get_cloexec(4997), 0, "close-on-exec kept per slot (4997 off)");
+	is_int(fd_get_cloexec(4995), 1, "close-on-exec kept per slot (4995 on)");
+	fd_close(3000);
+	fd_close(70);
+	is_int(fd_install(f, 0, false), 70, "a hole low in the table is reused first");
+	is_int(fd_install(f, 100, false), 3000, "then the next hole at or above min");
+	is_int(fd_install(f, 64, false), MANY, "a full table appends");
+	is_int(fd_dup_to(5, 9000, true), 9000, "dup2 far beyond the end grows the table");
+	is_int(fd_get_cloexec(9000), 1, "with its close-on-exec flag");
+	is_int(fd_install(f, 8999, false), 8999, "min just below a used slot");
+	is_int(fd_install(f, 8999, false), 9001, "and the slot after it");
+	unsigned long low[2] = { 9001, 65536 };
+	is_int(fd_rlimit(low, NULL), 0, "lower the soft limit below open descriptors");
+	is_int(fd_install(f, 8000, false), 8000, "free slots under it still serve");
+	is_int(fd_install(f, 9001, false), -EMFILE, "none at or above it: EMFILE");
+	is_int(fd_dup_to(5, 9001, false), -EBADF, "dup2 to it: EBADF");
+	is_int(fd_get_cloexec(9001), 0, "open descriptors above it stay open");
+	unsigned long bad[2] = { 70000, 65536 }, huge[2] = { 1UL << 20, (1UL << 20) + 1 };
+	is_int(fd_rlimit(bad, NULL), -EINVAL, "soft above hard: EINVAL");
+	is_int(fd_rlimit(huge, NULL), -EINVAL, "hard above FD_MAX: EINVAL");
+	unsigned long raise[2] = { 1UL << 20, 1UL << 20 };
+	is_int(fd_rlimit(raise, lim), 0, "raise both to FD_MAX (the program is root)");
+	ok(lim[0] == 9001 && lim[1] == 65536, "the old limits come back");
+	for (int i = 0; i <= 9001; i++)
+		fd_close(i);
+	is_int(fd_install(f, 0, false), 0, "after closing all, 0 again");
+	fd_close(0);
+	file_put(f);
 	free(buf);
 	return done_testing();
 }
