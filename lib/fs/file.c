@@ -202,6 +202,21 @@ fd_close(int fd)
 	return 0;
 }
 
+void
+fd_close_all(void)
+{
+	for (int fd = 0;; fd++) {
+		spin_lock(&fd_lock);
+		while (fd < nfds && !(used[fd / 64] >> (fd % 64) & 1))
+			fd++;
+		bool more = fd < nfds;
+		spin_unlock(&fd_lock);
+		if (!more)
+			return;
+		fd_close(fd);
+	}
+}
+
 int
 fd_dup_to(int oldfd, int newfd, bool on)
 {

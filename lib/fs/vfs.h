@@ -207,6 +207,8 @@ struct file *fd_get(int fd);
 /* The lowest free descriptor >= min for f (takes a reference); -EMFILE. */
 int fd_install(struct file *f, int min, bool cloexec);
 int fd_close(int fd);
+/* Closes every descriptor (the program's end, as Linux's exit does). */
+void fd_close_all(void);
 /* dup2/dup3: newfd now names oldfd's file. */
 int fd_dup_to(int oldfd, int newfd, bool cloexec);
 int fd_get_cloexec(int fd);

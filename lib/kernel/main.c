@@ -29,6 +29,7 @@
 #include "lib/mm/vm.h"
 #include "lib/net/netif.h"
 #include "lib/sched/sched.h"
+#include "lib/sys/syscall.h"
 
 void toro_kernel_main(uint32_t protocol, uint32_t data);
 
@@ -123,6 +124,8 @@ static const struct kernel_option options[] = {
 	  "hvc0: the virtio console is the console once found (default ttyS0)" },
 	{ "ip", net_ip_option, false,
 	  "CLIENT:SERVER:GW:MASK:HOST:DEV:AUTOCONF:DNS0:DNS1, dhcp or off (default dhcp)" },
+	{ "tcp.exit_wait", tcp_set_exit_wait, false,
+	  "ms the program's end waits for peers to acknowledge TCP's last data and FIN (default 2000)" },
 	{ "mount", fs_opt_mount, false,
 	  "mount SOURCE:DIR[:TYPE] at boot (repeatable; TYPE default ramfs)" },
 };

@@ -41,6 +41,9 @@
 
 static const struct vnode_ops sock_ops;
 
+/* exit_group refers to sock_exit_drain() weakly: a program with sockets links it. */
+__attribute__((used)) static void (*const pull_exit_drain)(unsigned) = sock_exit_drain;
+
 struct socket *
 sock_of(struct file *f)
 {

@@ -53,6 +53,12 @@ struct socket {
 int sock_create(int domain, int type, int protocol, struct file **out);
 /* The socket behind f, or NULL (ENOTSOCK) if it is something else. */
 struct socket *sock_of(struct file *f);
+/*
+ * exit_group's last act with sockets linked: closes every descriptor and
+ * waits up to wait_ms for the peers to acknowledge the data and FINs
+ * (sock_exit.c).
+ */
+void sock_exit_drain(unsigned wait_ms);
 /* The file's non-blocking flag as it stands now (fcntl may change it). */
 bool sock_nonblock(const struct socket *s);
 

@@ -13,6 +13,7 @@
 #include "arch/x86_64/io.h"
 #include "arch/x86_64/layout.h"
 #include "lib/fs/vfs.h"
+#include "lib/kernel/kstring.h"
 #include "lib/kernel/panic.h"
 #include "lib/kernel/printk.h"
 #include "lib/sched/futex.h"
@@ -45,14 +46,28 @@ sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
 	sched_exit_current();
 }
 
+/* In programs that make sockets only (lib/net/sock_exit.c). */
+__attribute__((weak)) void sock_exit_drain(unsigned wait_ms);
+
+static unsigned exit_wait_ms = 2000;
+
+int
+tcp_set_exit_wait(const char *v)
+{
+	return kparse_uint(v, 600000, &exit_wait_ms);
+}
+
 /*
  * The program's end stops the machine: first every file system writes
- * back what it still caches (FAT's sectors), or it would be lost.
+ * back what it still caches (FAT's sectors), or it would be lost, and
+ * TCP gets to deliver what the sockets still hold (tcp.exit_wait=).
  */
 long
 sys_exit_group(long status, long a1, long a2, long a3, long a4, long a5)
 {
 	vfs_sync_all();
+	if (sock_exit_drain)
+		sock_exit_drain(exit_wait_ms);
 	kernel_exit((int)(status & 0xFF));
 }
 

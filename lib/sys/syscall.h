@@ -109,6 +109,8 @@ long sys_getpid(long, long, long, long, long, long);
 long sys_getppid(long, long, long, long, long, long);
 long sys_getuid(long, long, long, long, long, long);
 long sys_uname(long buf, long, long, long, long, long);
+/* Boot option tcp.exit_wait=MS (sys_proc.c). */
+int tcp_set_exit_wait(const char *v);
 long sys_prlimit64(long pid, long resource, long set, long old, long, long);
 long sys_getrlimit(long resource, long old, long, long, long, long);
 long sys_setrlimit(long resource, long set, long, long, long, long);

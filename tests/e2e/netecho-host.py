@@ -14,6 +14,10 @@ client of the host's Linux TCP/IP stack.  Python 3 standard library only.
                                  PORTFILE, accepts one connection, echoes
                                  it and then sends the 64 hex digits of
                                  the SHA-256 of what came
+  sink PORTFILE SECONDS          a TCP server on 127.0.0.1 (or $BIND) that
+                                 takes one connection and reads it to the
+                                 end; prints "sink-sha256 HEX BYTES" and
+                                 whether the FIN came
   quit HOST PORT                 the UDP datagram that stops the guest
   garbage IFNAME MAC ADDR        malformed frames, bad TCP segments, a SYN
                                  flood and an ARP storm through the tap
@@ -167,14 +171,7 @@ def udp(host, port):
 
 
 def server(portfile, nbytes, seconds):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((os.environ.get("BIND", "127.0.0.1"), 0))
-    ls.listen(1)
-    ls.settimeout(seconds)
-    with open(portfile + ".tmp", "w") as f:
-        f.write("%d\n" % ls.getsockname()[1])
-    os.rename(portfile + ".tmp", portfile)
+    ls = listen_on_portfile(portfile, seconds)
     try:
         c, peer = ls.accept()
     except socket.timeout:
@@ -202,6 +199,48 @@ def server(portfile, nbytes, seconds):
     print("server-sha256 " + h.hexdigest(), flush=True)
     check(got == nbytes, "server: the guest connected from %s:%d and sent %d "
           "bytes (want %d)" % (peer[0], peer[1], got, nbytes))
+
+
+def listen_on_portfile(portfile, seconds):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((os.environ.get("BIND", "127.0.0.1"), 0))
+    ls.listen(1)
+    ls.settimeout(seconds)
+    with open(portfile + ".tmp", "w") as f:
+        f.write("%d\n" % ls.getsockname()[1])
+    os.rename(portfile + ".tmp", portfile)
+    return ls
+
+
+def sink(portfile, seconds):
+    ls = listen_on_portfile(portfile, seconds)
+    try:
+        c, peer = ls.accept()
+    except socket.timeout:
+        check(False, "sink: the guest connected within %d s" % seconds)
+        return
+    c.settimeout(1)
+    h = hashlib.sha256()
+    got, eof, why = 0, False, "no FIN within %d s" % seconds
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            b = c.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError as e:
+            why = str(e)
+            break
+        if not b:
+            eof = True
+            break
+        h.update(b)
+        got += len(b)
+    c.close()
+    print("sink-sha256 %s %d" % (h.hexdigest(), got), flush=True)
+    check(eof, "sink: the guest's connection ended with its FIN after %d bytes%s"
+          % (got, "" if eof else " (" + why + ")"))
 
 
 def quit_guest(host, port):
@@ -550,6 +589,8 @@ def main():
         udp(a[0], int(a[1]))
     elif cmd == "server":
         server(a[0], int(a[1]), float(a[2]))
+    elif cmd == "sink":
+        sink(a[0], float(a[1]))
     elif cmd == "quit":
         quit_guest(a[0], int(a[1]))
     elif cmd == "garbage":

@@ -196,6 +196,49 @@ client(const char *host, int port, uint64_t bytes)
 	ok(!strcmp(digest, want), "client: the server's sha256 of what it got matches (%s)", digest);
 }
 
+/*
+ * The guest's last act: BYTES to HOST:PORT with blocking sends, close(),
+ * and the program ends at once (blast is the last argument).  What the
+ * send buffer still held and the FIN reach the peer only because exit
+ * waits for TCP to deliver them (lib/net/sock_exit.c).
+ */
+static void
+blast(const char *host, int port, uint64_t bytes)
+{
+	static unsigned char out[CONN_BUF];
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sha256 tx;
+	uint64_t seed = 0x626c617374ull, sent = 0;
+	char want[65];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), err = 0;
+
+	inet_pton(AF_INET, host, &a.sin_addr);
+	sha256_init(&tx);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		err = errno;
+	while (!err && sent < bytes) {
+		size_t n = sizeof(out) < bytes - sent ? sizeof(out) : (size_t)(bytes - sent);
+		for (size_t i = 0; i < n; i += 8) {
+			uint64_t v = prng(&seed);
+			memcpy(out + i, &v, n - i < 8 ? n - i : 8);
+		}
+		sha256_update(&tx, out, n);
+		for (size_t off = 0; off < n && !err;) {
+			ssize_t k = send(fd, out + off, n - off, MSG_NOSIGNAL);
+			if (k > 0)
+				off += (size_t)k;
+			else
+				err = errno;
+		}
+		sent += n;
+	}
+	sha256_hex(&tx, want);
+	ok(!err, "blast: %llu bytes handed to send() for %s:%d (errno %d)",
+	   (unsigned long long)sent, host, port, err);
+	printf("# blast sent %llu bytes sha256 %s\n", (unsigned long long)sent, want);
+	close(fd);
+}
+
 static void
 conn_close(int i, int error)
 {
@@ -380,6 +423,9 @@ main(int argc, char **argv)
 			check_config("static", argv[++i]);
 		else if (!strcmp(argv[i], "client") && i + 3 < argc) {
 			client(argv[i + 1], atoi(argv[i + 2]), strtoull(argv[i + 3], NULL, 0));
+			i += 3;
+		} else if (!strcmp(argv[i], "blast") && i + 3 < argc) {
+			blast(argv[i + 1], atoi(argv[i + 2]), strtoull(argv[i + 3], NULL, 0));
 			i += 3;
 		} else if (!strcmp(argv[i], "serve") && i + 1 < argc)
 			serve(atoi(argv[++i]));
