@@ -1,9 +1,13 @@
 /*
  * virtio-net (virtio 1.x 5.1) as a netdev: one receive queue (0) and one
  * transmit queue (1), on every transport of the virtio core.  No control
- * queue, no multiqueue, no segmentation offload and no merged receive
- * buffers: a frame fits one 2 KiB netbuf together with its virtio_net_hdr
- * (12 bytes on modern devices, 10 on legacy ones).
+ * queue, no multiqueue and no merged receive buffers: a received frame
+ * fits one 2 KiB netbuf together with its virtio_net_hdr (12 bytes on
+ * modern devices, 10 on legacy ones).  TCP segmentation offload on
+ * transmit (HOST_TSO4, with CSUM; virtio_net.tso=0 turns it off): a frame
+ * of up to 64 KiB is a header netbuf followed by slices of TCP's queued
+ * segments, one indirect descriptor table (in the header netbuf's block)
+ * for all of it, and the device cuts it into MSS-sized segments.
  *
  * Receive: the whole ring holds netbufs the device writes into (header,
  * then the frame, placed so that the IP header is 4-byte aligned); poll()
@@ -16,7 +20,8 @@
  * xmit() and poll(), and the transmit queue never interrupts.  The
  * receive interrupt goes to virtio_net.cpu= (default 0); the handler only
  * masks it and calls nd->notify(), the stack's thread does the rest.
- * Checksums: NB_CSUM_PARTIAL becomes NEEDS_CSUM (VIRTIO_NET_F_CSUM), and a
+ * Checksums: NB_CSUM_PARTIAL becomes NEEDS_CSUM (VIRTIO_NET_F_CSUM; the
+ * stack asks for it only when the device offers it), and a
  * frame the device says it checked (DATA_VALID, or NEEDS_CSUM from a
  * local peer, 5.1.6.4) is NB_CSUM_VALID (VIRTIO_NET_F_GUEST_CSUM).
  * Lengths and ids the device returns are checked; bad ones are counted
@@ -41,12 +46,16 @@
 #define VIRTIO_NET_F_CSUM		0
 #define VIRTIO_NET_F_GUEST_CSUM		1
 #define VIRTIO_NET_F_MAC		5
+#define VIRTIO_NET_F_GUEST_TSO4		7
+#define VIRTIO_NET_F_HOST_TSO4		11
+#define VIRTIO_NET_F_MRG_RXBUF		15
 #define VIRTIO_NET_F_STATUS		16
 #define VIRTIO_F_ANY_LAYOUT		27	/* legacy only; implied by VERSION_1 */
 
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM	1
 #define VIRTIO_NET_HDR_F_DATA_VALID	2
 #define VIRTIO_NET_HDR_GSO_NONE		0
+#define VIRTIO_NET_HDR_GSO_TCPV4	1
 
 #define VIRTIO_NET_S_LINK_UP		1
 
@@ -59,8 +68,13 @@
 
 #define ETH_HLEN			14
 #define ETH_FRAME_MAX			(ETH_HLEN + 1500 + 4)	/* one VLAN tag */
-/* Where a received frame starts in the block: its IP header at +28. */
-#define RX_ETH_OFFSET			14
+/*
+ * Where a received frame starts in the block: its IP header 4-byte
+ * aligned at +92, and at least 60 bytes in front of what the device
+ * writes, where IPv4 puts a TCP header when it cuts up an offloaded frame
+ * (a merged buffer carries payload only).
+ */
+#define RX_ETH_OFFSET			78
 
 /* virtio 1.x 5.1.6; legacy devices without MRG_RXBUF omit num_buffers. */
 struct virtio_net_hdr {
@@ -89,6 +103,8 @@ struct vnet {
 	uint16_t rx_headroom;		/* RX_ETH_OFFSET - hdr_len */
 	bool split_hdr;			/* legacy without ANY_LAYOUT: header alone */
 	bool tx_csum;			/* the device fills checksums */
+	bool tso;			/* and cuts TCP segments (HOST_TSO4) */
+	bool mrg;			/* merged receive buffers, for GUEST_TSO4 */
 	bool queues_ready;		/* the handler may touch rxq */
 	uint32_t rx_bad_seen, tx_bad_seen;	/* the queues' bad_used, counted */
 	uint16_t tx_used_seen;		/* txq.last_used at the last poll */
@@ -96,12 +112,18 @@ struct vnet {
 	char driver[80];
 };
 
-static unsigned opt_cpu;
+static unsigned opt_cpu, opt_tso = 1;
 
 int
 virtio_net_set_cpu(const char *v)
 {
 	return kparse_uint(v, 63, &opt_cpu);
+}
+
+int
+virtio_net_set_tso(const char *v)
+{
+	return kparse_uint(v, 1, &opt_tso);
 }
 
 /*
@@ -173,7 +195,7 @@ rx_refill(struct vnet *n)
  * False when the device broke the rules: the caller drops it.
  */
 static bool
-rx_frame(struct vnet *n, struct netbuf *nb, uint32_t len)
+rx_frame(struct vnet *n, struct netbuf *nb, uint32_t len, unsigned *nbufs)
 {
 	struct virtio_net_hdr h = { 0 };
 
@@ -181,10 +203,17 @@ rx_frame(struct vnet *n, struct netbuf *nb, uint32_t len)
 	    len > NETBUF_CAPACITY - n->rx_headroom)
 		return false;
 	memcpy(&h, nb->data, n->hdr_len);
+	*nbufs = n->mrg ? h.num_buffers : 1;
 	nb->len = len;
 	netbuf_pull(nb, n->hdr_len);
-	if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		return false;	/* never negotiated */
+	if (*nbufs == 0 || *nbufs > 64)
+		return false;
+	if (h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 &&
+	    virtio_has(n->vdev, VIRTIO_NET_F_GUEST_TSO4) && h.gso_size &&
+	    (h.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)))
+		nb->gso_size = h.gso_size;	/* IPv4 cuts it up */
+	else if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE || *nbufs > 1)
+		return false;	/* not negotiated, or a frame too big unoffloaded */
 	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		/*
 		 * 5.1.6.4: the device validated everything up to the checksum,
@@ -203,6 +232,42 @@ rx_frame(struct vnet *n, struct netbuf *nb, uint32_t len)
 		nb->flags |= NB_BCAST;
 	nb->dev = &n->nd;
 	return true;
+}
+
+/*
+ * The rest of a frame spread over nbufs merged receive buffers
+ * (MRG_RXBUF), linked to head as its frag chain, each replaced in the
+ * ring by a fresh buffer; false (and the frame's buffers back in the
+ * ring, or freed) when one is missing, bad, or cannot be replaced.
+ */
+static bool
+rx_merge(struct vnet *n, struct netbuf *head, unsigned nbufs, unsigned *posted)
+{
+	struct netbuf *tail = head;
+	bool ok = head != NULL;		/* else only give the buffers back */
+
+	for (unsigned i = 1; i < nbufs; i++) {
+		uint32_t len;
+		struct netbuf *c = vq_get_used(&n->rxq, &len);
+		if (!c)
+			return false;	/* the device publishes a frame whole: never */
+		struct netbuf *fresh = ok ? netbuf_alloc(n->rx_headroom) : NULL;
+		if (!fresh || len == 0 || len > NETBUF_CAPACITY - n->rx_headroom) {
+			ok = false;
+			if (fresh)
+				netbuf_put(fresh);
+			fresh = c;	/* back to the ring as it is */
+		} else {
+			c->len = len;
+			tail->frag = c;
+			tail = c;
+		}
+		if (rx_post(n, fresh))
+			(*posted)++;
+		else
+			netbuf_put(fresh);
+	}
+	return ok;
 }
 
 /* Adds the queue's newly skipped bogus used entries to *counter. */
@@ -258,52 +323,41 @@ tx_watchdog(struct vnet *n)
 	}
 }
 
-/* The L4 checksum the device would have filled (it offers no CSUM). */
-static void
-tx_csum_in_software(struct netbuf *nb)
-{
-	const uint8_t *p = nb->data + nb->csum_start;
-	uint32_t n = nb->len - nb->csum_start, sum = 0;
-
-	for (; n > 1; p += 2, n -= 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (n)
-		sum += (uint32_t)p[0] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xFFFF) + (sum >> 16);
-	uint16_t c = (uint16_t)~sum;
-	if (!c)
-		c = 0xFFFF;	/* the same for TCP; UDP's "no checksum" is 0 */
-	uint8_t *at = nb->data + nb->csum_start + nb->csum_offset;
-	at[0] = (uint8_t)(c >> 8);
-	at[1] = (uint8_t)c;
-}
-
 /*
  * Checks a frame from the stack and writes the virtio header in front of
  * it.  The netbuf's fields stay as they are: others may hold it.
  */
 static int
-tx_prepare(struct vnet *n, struct netbuf *nb)
+tx_prepare(struct vnet *n, struct netbuf *nb, uint32_t *total)
 {
 	uint32_t room = netbuf_headroom(nb);
 
 	if (room > NETBUF_CAPACITY || nb->len > NETBUF_CAPACITY - room ||
-	    room < n->hdr_len || nb->len < ETH_HLEN)
+	    room < n->hdr_len || nb->len < ETH_HLEN || nb->frag || nb->nslices > NB_SLICES_MAX)
 		return -EINVAL;
-	if (nb->len > ETH_FRAME_MAX)
-		return -EMSGSIZE;
+	*total = nb->len;
+	for (unsigned i = 0; i < nb->nslices; i++)
+		*total += nb->slices[i].len;
 	struct virtio_net_hdr h = { .gso_type = VIRTIO_NET_HDR_GSO_NONE };
+	if (nb->gso_size) {
+		/* One TCP/IPv4 segment the device cuts up: headers in nb, all of them. */
+		if (!n->tso || !(nb->flags & NB_CSUM_PARTIAL) || *total > ETH_HLEN + 65535u)
+			return -EINVAL;
+		h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+		h.gso_size = nb->gso_size;
+		h.hdr_len = (uint16_t)nb->len;
+	} else if (*total > ETH_FRAME_MAX) {
+		return -EMSGSIZE;
+	}
 	if (nb->flags & NB_CSUM_PARTIAL) {
 		if ((uint32_t)nb->csum_start + nb->csum_offset + 2 > nb->len)
 			return -EINVAL;
-		if (n->tx_csum) {
-			h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-			h.csum_start = nb->csum_start;
-			h.csum_offset = nb->csum_offset;
-		} else {
-			tx_csum_in_software(nb);
-		}
+		/* Only offered with NETDEV_F_TX_CSUM: the stack sums it otherwise. */
+		if (!n->tx_csum)
+			return -EINVAL;
+		h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h.csum_start = nb->csum_start;
+		h.csum_offset = nb->csum_offset;
 	}
 	memcpy(nb->data - n->hdr_len, &h, n->hdr_len);
 	return 0;
@@ -313,25 +367,33 @@ static int
 vnet_xmit(struct netdev *nd, struct netbuf *nb)
 {
 	struct vnet *n = nd->priv;
+	struct vq_buf b[NB_SLICES_MAX + 2];
+	uint32_t total;
 	int err, head;
+	unsigned k = 0;
 
 	spin_lock(&n->tx_lock);
-	err = tx_prepare(n, nb);
+	err = tx_prepare(n, nb, &total);
 	if (err) {
 		nd->stats.tx_errors++;
 		goto drop;
 	}
 	tx_reclaim(n);
 	uint8_t *p = nb->data - n->hdr_len;
-	struct vq_buf b[2] = {
-		{ (uint64_t)p, n->hdr_len + nb->len, false },
-		{ (uint64_t)nb->data, nb->len, false },
-	};
 	if (n->split_hdr) {
-		b[0].len = n->hdr_len;
-		head = vq_add_chain(&n->txq, b, 2, nb);
+		b[k++] = (struct vq_buf){ (uint64_t)p, n->hdr_len, false };
+		b[k++] = (struct vq_buf){ (uint64_t)nb->data, nb->len, false };
 	} else {
-		head = vq_add_chain(&n->txq, b, 1, nb);
+		b[k++] = (struct vq_buf){ (uint64_t)p, n->hdr_len + nb->len, false };
+	}
+	for (unsigned i = 0; i < nb->nslices; i++)
+		b[k++] = (struct vq_buf){ (uint64_t)nb->slices[i].data, nb->slices[i].len, false };
+	if (k > 2 && n->txq.indirect) {
+		/* A header netbuf keeps room for the table in its own block. */
+		struct vq_desc *t = netbuf_desc_area(nb);
+		head = vq_add_indirect(&n->txq, t, (uint64_t)t, b, k, nb);
+	} else {
+		head = vq_add_chain(&n->txq, b, k, nb);
 	}
 	if (head < 0) {
 		err = -ENOBUFS;
@@ -341,7 +403,7 @@ vnet_xmit(struct netdev *nd, struct netbuf *nb)
 	vq_publish(&n->txq, (uint16_t)head);
 	virtio_kick(n->vdev, TXQ, &n->txq);
 	nd->stats.tx_packets++;
-	nd->stats.tx_bytes += nb->len;
+	nd->stats.tx_bytes += total;
 	spin_unlock(&n->tx_lock);
 	return 0;
 drop:
@@ -368,7 +430,9 @@ vnet_poll(struct netdev *nd, int budget)
 	/* Budget counts every used entry, so a storm of bad ones ends too. */
 	for (int seen = 0; seen < budget && (nb = vq_get_used(&n->rxq, &len)); seen++) {
 		struct netbuf *fresh = NULL;
-		if (!rx_frame(n, nb, len))
+		unsigned nbufs = 1;
+		bool good = rx_frame(n, nb, len, &nbufs);
+		if (!good)
 			nd->stats.rx_errors++;
 		else if (!(fresh = netbuf_alloc(n->rx_headroom)))
 			nd->stats.rx_dropped++;
@@ -378,10 +442,17 @@ vnet_poll(struct netdev *nd, int budget)
 			posted++;
 		else
 			netbuf_put(back);
+		if (nbufs > 1 && !rx_merge(n, fresh ? nb : NULL, nbufs, &posted)) {
+			nd->stats.rx_errors++;
+			if (fresh)
+				netbuf_put(nb);	/* and whatever was merged */
+			continue;
+		}
 		if (!fresh)
 			continue;
 		nd->stats.rx_packets++;
-		nd->stats.rx_bytes += nb->len;
+		for (struct netbuf *p = nb; p; p = p->frag)
+			nd->stats.rx_bytes += p->len;
 		input(nd, nb);
 		done++;
 	}
@@ -499,6 +570,24 @@ rx_release(struct vnet *n)
 		}
 }
 
+/*
+ * Offloaded receive only with merged buffers (and, legacy, ANY_LAYOUT) (our buffers are 2 KiB, not
+ * the 64 KiB ones it would need otherwise) and receive checksums (5.1.3.1).
+ */
+static uint64_t
+features_fixup(uint64_t offered, uint64_t wanted)
+{
+	uint64_t need = 1ULL << VIRTIO_NET_F_GUEST_TSO4 | 1ULL << VIRTIO_NET_F_MRG_RXBUF |
+			1ULL << VIRTIO_NET_F_GUEST_CSUM;
+
+	/* A legacy device without ANY_LAYOUT would want the header alone. */
+	if (!(offered >> VIRTIO_F_VERSION_1 & 1) && !(offered >> VIRTIO_F_ANY_LAYOUT & 1))
+		need |= 1ULL << 63;
+	if ((offered & need) != need)
+		wanted &= ~(1ULL << VIRTIO_NET_F_GUEST_TSO4 | 1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	return wanted;
+}
+
 int
 virtio_net_attach(struct virtio_dev *d)
 {
@@ -507,9 +596,13 @@ virtio_net_attach(struct virtio_dev *d)
 	if (!n)
 		return -ENOMEM;
 	n->vdev = d;
+	d->features_fixup = features_fixup;
 	int err = virtio_negotiate(d, 1ULL << VIRTIO_NET_F_CSUM |
 				      1ULL << VIRTIO_NET_F_GUEST_CSUM |
 				      1ULL << VIRTIO_NET_F_MAC |
+				      (opt_tso ? 1ULL << VIRTIO_NET_F_HOST_TSO4 |
+						 1ULL << VIRTIO_NET_F_GUEST_TSO4 |
+						 1ULL << VIRTIO_NET_F_MRG_RXBUF : 0) |
 				      1ULL << VIRTIO_NET_F_STATUS |
 				      1ULL << VIRTIO_F_ANY_LAYOUT);
 	if (err) {
@@ -527,23 +620,28 @@ virtio_net_attach(struct virtio_dev *d)
 		virtio_fail(d);
 		return err;	/* n stays: the interrupt may still name it */
 	}
-	/* Frames are one or two descriptors: no indirect tables. */
-	n->rxq.indirect = n->txq.indirect = false;
+	/* Receive buffers are one or two descriptors: no indirect tables.
+	 * A frame with slices goes through its header netbuf's table. */
+	n->rxq.indirect = false;
 	/* Receive waits for the stack's irq_enable(); transmit never interrupts. */
 	quiet_queue(&n->rxq);
 	quiet_queue(&n->txq);
 	__atomic_store_n(&n->queues_ready, true, __ATOMIC_RELEASE);
-	n->hdr_len = virtio_has(d, VIRTIO_F_VERSION_1) ? 12 : 10;
+	n->mrg = virtio_has(d, VIRTIO_NET_F_MRG_RXBUF);
+	n->hdr_len = virtio_has(d, VIRTIO_F_VERSION_1) || n->mrg ? 12 : 10;
 	n->rx_headroom = (uint16_t)(RX_ETH_OFFSET - n->hdr_len);
 	n->split_hdr = !virtio_has(d, VIRTIO_F_VERSION_1) &&
 		       !virtio_has(d, VIRTIO_F_ANY_LAYOUT);
 	n->tx_csum = virtio_has(d, VIRTIO_NET_F_CSUM);
+	/* virtio 5.1.3.1: HOST_TSO4 needs CSUM. */
+	n->tso = n->tx_csum && virtio_has(d, VIRTIO_NET_F_HOST_TSO4);
 	read_mac(n);
 	describe(n);
 	n->nd.ops = &vnet_ops;
 	n->nd.priv = n;
 	n->nd.mtu = 1500;
 	n->nd.features = (n->tx_csum ? NETDEV_F_TX_CSUM : 0) |
+			 (n->tso ? NETDEV_F_TSO : 0) |
 			 (virtio_has(d, VIRTIO_NET_F_GUEST_CSUM) ? NETDEV_F_RX_CSUM : 0);
 	n->nd.cpu = d->irq_cpu;
 	n->nd.driver = n->driver;

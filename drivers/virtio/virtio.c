@@ -55,6 +55,8 @@ virtio_negotiate(struct virtio_dev *d, uint64_t wanted)
 		wanted |= 1ULL << VIRTIO_F_VERSION_1;
 	else
 		wanted &= 0xFFFFFFFFULL;	/* legacy: 32 feature bits */
+	if (d->features_fixup)
+		wanted = d->features_fixup(offered, wanted);
 	d->features = offered & wanted;
 	if (d->modern && !virtio_has(d, VIRTIO_F_VERSION_1)) {
 		pr_warn("virtio: %s: modern transport without VERSION_1\n", d->where);

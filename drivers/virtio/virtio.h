@@ -81,6 +81,9 @@ struct virtio_dev {
 	int irq_vector;			/* 0 until setup_irq() has one */
 	const char *irq_kind;		/* "MSI-X", "INTx", "I/O APIC" */
 	void *transport_priv;
+	/* Set by a driver before virtio_negotiate(): what of wanted to ask
+	 * for, given what the device offers (features that need others). */
+	uint64_t (*features_fixup)(uint64_t offered, uint64_t wanted);
 };
 
 static inline bool
@@ -138,6 +141,7 @@ int virtio_console_attach(struct virtio_dev *d);
 int virtio_console_option(const char *v);
 void virtio_console_check(void);
 int virtio_net_set_cpu(const char *v);
+int virtio_net_set_tso(const char *v);
 int virtio_blk_set_cpu(const char *v);
 int virtio_blk_set_timeout(const char *v);
 

@@ -20,7 +20,12 @@
  * is -ENOBUFS (the frame is dropped and counted: TCP retransmits).  With
  * NB_CSUM_PARTIAL set the device fills the L4 checksum (only offered if
  * NETDEV_F_TX_CSUM).  Received frames carry NB_CSUM_VALID when the device
- * checked them (NETDEV_F_RX_CSUM).
+ * checked them (NETDEV_F_RX_CSUM).  A frame whose payload continues in
+ * slices (netbuf.h) is read from all of them; with gso_size set (only
+ * offered if NETDEV_F_TSO) it is one TCP/IPv4 segment of up to 64 KiB
+ * that the device cuts into segments of gso_size payload bytes, as
+ * Linux's GSO does: the IPv4 and TCP headers are the first segment's,
+ * with the total length and the pseudo-header sum over all of it.
  *
  * Everything here runs with interrupts off (kernel code).  xmit must not
  * sleep; poll runs only on nd->cpu, in the stack's thread.
@@ -39,6 +44,7 @@
 /* features */
 #define NETDEV_F_TX_CSUM	1	/* honours NB_CSUM_PARTIAL */
 #define NETDEV_F_RX_CSUM	2	/* may set NB_CSUM_VALID */
+#define NETDEV_F_TSO		4	/* honours gso_size on TCP/IPv4 frames (with TX_CSUM) */
 
 struct netdev;
 

@@ -118,6 +118,8 @@ static const struct kernel_option options[] = {
 	  "seconds before an unanswered disk request fails (default 30)" },
 	{ "virtio_net.cpu", virtio_net_set_cpu, false,
 	  "the core that serves virtio-net's queues (default 0)" },
+	{ "virtio_net.tso", virtio_net_set_tso, false,
+	  "0: no TCP segmentation offload even where the device offers it (default 1)" },
 	{ "dedicate", dedicate_option, false,
 	  "NAME:CPU: device NAME's interrupts go to core CPU (repeatable)" },
 	{ "console", virtio_console_option, false,

@@ -15,6 +15,8 @@ nb_total_len(const struct netbuf *nb)
 {
 	uint32_t n = 0;
 
+	for (unsigned i = 0; nb && i < nb->nslices; i++)
+		n += nb->slices[i].len;
 	for (; nb; nb = nb->frag)
 		n += nb->len;
 	return n;
@@ -47,9 +49,17 @@ nb_csum_chain(uint32_t sum, const struct netbuf *nb)
 {
 	uint64_t acc = sum;
 	bool odd = false;	/* the next piece starts at an odd offset */
+	const struct netbuf *head = nb;
 
-	for (; nb; nb = nb->frag) {
-		uint32_t s = net_csum_add(0, nb->data, nb->len);
+	/* The pieces in order: the frag chain, or the head and its slices. */
+	for (unsigned i = 0; nb; i++) {
+		const uint8_t *p = nb->data;
+		uint32_t len = nb->len;
+		if (i && head->nslices) {
+			p = head->slices[i - 1].data;
+			len = head->slices[i - 1].len;
+		}
+		uint32_t s = net_csum_add(0, p, len);
 		if (odd) {
 			/* Its bytes sit in the other half of each 16-bit word. */
 			s = (s & 0xFFFF) + (s >> 16);
@@ -57,8 +67,12 @@ nb_csum_chain(uint32_t sum, const struct netbuf *nb)
 			s = __builtin_bswap16((uint16_t)s);
 		}
 		acc += s;
-		if (nb->len & 1)
+		if (len & 1)
 			odd = !odd;
+		if (head->nslices)
+			nb = i < head->nslices ? nb : NULL;
+		else
+			nb = nb->frag;
 	}
 	acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
 	acc = (acc & 0xFFFFFFFFu) + (acc >> 32);
@@ -84,6 +98,16 @@ copy_one(const struct netbuf *nb)
 	c->l4 = nb->l4;
 	c->seq = nb->seq;
 	c->stamp = nb->stamp;
+	c->gso_size = nb->gso_size;
+	if (nb->nslices) {
+		/* The slices are shared, not copied: they are TCP's, read-only. */
+		c->slices = netbuf_slice_area(c);
+		c->nslices = nb->nslices;
+		for (unsigned i = 0; i < nb->nslices; i++) {
+			c->slices[i] = nb->slices[i];
+			netbuf_ref(c->slices[i].nb);
+		}
+	}
 	return c;
 }
 

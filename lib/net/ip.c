@@ -113,6 +113,74 @@ ip_route_src(uint32_t dst, uint16_t *mtu)
 	return nif->addr;
 }
 
+bool
+ip_route_tso(uint32_t dst)
+{
+	uint32_t nexthop;
+	struct netif *nif = ip_route(dst, &nexthop);
+
+	return nif && nif != &loopback_if &&
+	       (nif->dev->features & (NETDEV_F_TSO | NETDEV_F_TX_CSUM)) ==
+	       (NETDEV_F_TSO | NETDEV_F_TX_CSUM);
+}
+
+/* ------------------------------------------------------------- offload */
+
+/*
+ * A TCP segment the device received offloaded (virtio's GUEST_TSO4: the
+ * peer's segments merged, up to 64 KiB, in a chain of receive buffers),
+ * data at its TCP header, cut back into segments without moving the
+ * payload: the head keeps its part, and each buffer of the chain becomes
+ * a segment of its own behind a copy of the TCP header (the receive
+ * buffers have the headroom), its sequence number advanced, FIN and PSH
+ * on the last only.  All but the last carry NB_MORE, so TCP acknowledges
+ * the frame once, as Linux does after GRO.  The device vouched for the
+ * checksum of the whole (the driver set NB_CSUM_VALID or drops it).
+ */
+void
+tcp_split_offloaded(struct netbuf *nb, uint32_t src, uint32_t dst)
+{
+	uint8_t th[60];
+	uint32_t doff = nb->len >= 20 ? (uint32_t)(nb->data[12] >> 4) * 4 : 0;
+
+	if (doff < 20 || doff > nb->len || !(nb->flags & NB_CSUM_VALID)) {
+		NET_STAT(tcp_drop_short);
+		netbuf_put(nb);
+		return;
+	}
+	enum { FIN = 0x01, PSH = 0x08 };
+	NET_STAT(ip_rx_offload);
+	memcpy(th, nb->data, doff);
+	uint32_t seq = get32(th + 4) + (nb->len - doff), nbflags = nb->flags;
+	uint8_t flags = th[13];
+	struct netdev *dev = nb->dev;
+	struct netbuf *c = nb->frag;
+	nb->frag = NULL;
+	nb->gso_size = 0;
+	nb->data[13] = (uint8_t)(flags & ~(FIN | PSH));
+	nb->flags |= NB_MORE;
+	tcp_input(nb, src, dst);
+	while (c) {
+		struct netbuf *next = c->frag;
+		uint8_t *h = netbuf_push(c, doff);
+		c->frag = NULL;
+		if (!h) {
+			netbuf_put(c);
+			netbuf_put(next);	/* and the rest of the chain */
+			NET_STAT(tcp_drop_short);
+			return;
+		}
+		memcpy(h, th, doff);
+		put32(h + 4, seq);
+		seq += c->len - doff;
+		h[13] = next ? (uint8_t)(flags & ~(FIN | PSH)) : flags;
+		c->flags = nbflags | (next ? NB_MORE : 0);
+		c->dev = dev;
+		tcp_input(c, src, dst);
+		c = next;
+	}
+}
+
 /* ------------------------------------------------------------- output */
 
 int
@@ -150,6 +218,12 @@ ip_output_if(struct netif *nif, uint32_t nexthop, struct netbuf *nb,
 		return -EMSGSIZE;
 	}
 	bool fits = !nb->frag && IP_HLEN + len <= nif->mtu;
+	/* TCP segmentation offload: the device cuts it into MTU-sized packets. */
+	if (nb->gso_size && !loop && (nif->dev->features & NETDEV_F_TSO) &&
+	    (nif->dev->features & NETDEV_F_TX_CSUM) && csum_partial && !nb->frag)
+		fits = true;
+	else
+		nb->gso_size = 0;
 	if (csum_partial) {
 		if (loop && fits) {
 			/* Never on a wire: the receiver trusts it unchecked. */
@@ -237,7 +311,12 @@ deliver(struct netif *nif, struct netbuf *nb, uint8_t proto, uint32_t src,
 		udp_input(nb, src, dst);
 		return;
 	case IPPROTO_TCP_:
-		/* A chain is a reassembled datagram too big for one buffer. */
+		/* A chain is a reassembled datagram too big for one buffer, or
+		 * the device's offloaded frame, cut into segments here. */
+		if (tcp_input && nb->frag && nb->gso_size && !ip_is_broadcast(dst)) {
+			tcp_split_offloaded(nb, src, dst);
+			return;
+		}
 		if (tcp_input && !nb->frag && !ip_is_broadcast(dst)) {
 			tcp_input(nb, src, dst);
 			return;
@@ -262,9 +341,11 @@ ip_input(struct netif *nif, struct netbuf *nb)
 	}
 	unsigned ihl = (h[0] & 15) * 4u;
 	unsigned total = get16(h + 2);
+	/* An offloaded frame from the device continues in its frag chain. */
+	uint32_t have = nb->gso_size ? nb_total_len(nb) : nb->len;
 	if (h[0] >> 4 != 4)
 		why = &net_stats.ip_drop_version;
-	else if (ihl < IP_HLEN || total < ihl || total > nb->len)
+	else if (ihl < IP_HLEN || total < ihl || total > have || ihl > nb->len)
 		why = &net_stats.ip_drop_len;
 	/* Always: a device's DATA_VALID vouches for the L4 checksum only
 	 * (virtio 5.1.6.4), and the header is 20-60 bytes. */
@@ -276,7 +357,12 @@ ip_input(struct netif *nif, struct netbuf *nb)
 		why = NULL;
 	if (why)
 		goto bad;
-	netbuf_trim(nb, total);	/* Ethernet padding */
+	if (!nb->frag)
+		netbuf_trim(nb, total);	/* Ethernet padding */
+	else if (total != have || h[9] != IPPROTO_TCP_ || (get16(h + 6) & (IP_MF | IP_OFFMASK))) {
+		why = &net_stats.ip_drop_len;	/* offload is TCP, whole, exact */
+		goto bad;
+	}
 	uint32_t src = get_addr(h + 12), dst = get_addr(h + 16);
 	uint8_t proto = h[9];
 	if (ip_is_multicast(src) || src == NET_BROADCAST ||

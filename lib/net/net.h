@@ -81,6 +81,8 @@ int ip_output(struct netbuf *nb, uint32_t src, uint32_t dst, uint8_t proto,
  * that path's MTU (IP packet bytes) in *mtu if mtu is not NULL.
  */
 uint32_t ip_route_src(uint32_t dst, uint16_t *mtu);
+/* Whether the route to dst leaves through a device with TCP segmentation offload. */
+bool ip_route_tso(uint32_t dst);
 /* Whether addr is one of ours (including 127.0.0.0/8 and INADDR_ANY). */
 bool ip_is_local(uint32_t addr);
 
@@ -91,6 +93,8 @@ bool ip_is_local(uint32_t addr);
  * verify (NB_CSUM_VALID: the device already did).
  */
 void tcp_input(struct netbuf *nb, uint32_t src, uint32_t dst);
+/* A TCP frame the device received offloaded, cut into segments for tcp_input (ip.c). */
+void tcp_split_offloaded(struct netbuf *nb, uint32_t src, uint32_t dst);
 void udp_input(struct netbuf *nb, uint32_t src, uint32_t dst);
 /* An ICMP error about a packet we sent (destination unreachable, ...). */
 void tcp_icmp_error(uint32_t dst, uint16_t dport, uint16_t sport,
@@ -141,6 +145,7 @@ struct net_stats {
 	uint64_t icmp_rate_limited;	/* errors we chose not to send */
 	uint64_t loop_rx, loop_drop;
 	uint64_t udp_drop_nomem;
+	uint64_t tcp_tx_offload, ip_rx_offload;
 };
 extern struct net_stats net_stats;
 #define NET_STAT(x)	(__atomic_add_fetch(&net_stats.x, 1, __ATOMIC_RELAXED))

@@ -126,6 +126,9 @@ netbuf_put(struct netbuf *nb)
 	while (nb && __atomic_sub_fetch(&nb->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		struct netbuf *frag = nb->frag;
 
+		for (unsigned i = 0; i < nb->nslices; i++)
+			netbuf_put(nb->slices[i].nb);	/* never a header netbuf itself */
+
 		netbuf_free(nb);
 		nb = frag;
 	}

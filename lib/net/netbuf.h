@@ -31,8 +31,23 @@
 #define NB_CSUM_VALID		1	/* rx: the L4 checksum is known good (device, loopback) */
 #define NB_CSUM_PARTIAL		2	/* tx: device fills the L4 checksum (csum_*) */
 #define NB_BCAST		4	/* rx: link-layer broadcast/multicast */
+#define NB_MORE			8	/* rx: more of one offloaded TCP frame follows at once */
 
 struct netdev;
+struct netbuf;
+
+/*
+ * A piece of another netbuf's bytes, referenced: the payload of a frame
+ * built by TCP segmentation offload (a header netbuf followed by slices
+ * of the segments on TCP's send queue, which stay where they are).
+ */
+struct nb_slice {
+	struct netbuf *nb;		/* holds one reference */
+	const uint8_t *data;
+	uint32_t len;
+};
+/* At most this many slices follow a header netbuf. */
+#define NB_SLICES_MAX		40
 
 struct netbuf {
 	/*
@@ -66,11 +81,49 @@ struct netbuf {
 	 * releases the whole chain.
 	 */
 	struct netbuf *frag;
+	/*
+	 * tx only, never with frag: the frame's bytes are data..data+len
+	 * (the headers) and then each of slices[0..nslices) in order; the
+	 * array lives in this netbuf's own block (netbuf_slice_area).
+	 * gso_size: TCP segmentation offload, the payload bytes of each
+	 * segment the device cuts the frame into (0: one packet).  On
+	 * receive, nonzero marks a TCP/IPv4 frame the device received
+	 * offloaded (up to 64 KiB, continued in frag): IPv4 cuts it up.
+	 */
+	struct nb_slice *slices;
+	uint16_t nslices;
+	uint16_t gso_size;
 	uint8_t buf[];			/* the block, up to NETBUF_SIZE in all */
 };
 
 /* Bytes available in a netbuf's block after the struct. */
 #define NETBUF_CAPACITY		(NETBUF_SIZE - (uint32_t)sizeof(struct netbuf))
+
+/*
+ * A header netbuf's slice array and, 16-byte aligned before it, room for
+ * a driver's table of NB_SLICES_MAX + 2 descriptors (16 bytes each), both
+ * at the end of its block, past NETBUF_HEADROOM: such a netbuf holds
+ * headers only, in its headroom.
+ */
+#define NB_DESC_AREA		((NB_SLICES_MAX + 2) * 16u)
+static inline struct nb_slice *
+netbuf_slice_area(struct netbuf *nb)
+{
+	uintptr_t a = (uintptr_t)(nb->buf + NETBUF_CAPACITY -
+				  NB_SLICES_MAX * sizeof(struct nb_slice));
+
+	return (struct nb_slice *)(a & ~(uintptr_t)7);
+}
+static inline void *
+netbuf_desc_area(struct netbuf *nb)
+{
+	uintptr_t end = (uintptr_t)netbuf_slice_area(nb);
+
+	return (void *)((end - NB_DESC_AREA) & ~(uintptr_t)15);
+}
+_Static_assert(NETBUF_HEADROOM + NB_DESC_AREA + 16 +
+	       NB_SLICES_MAX * sizeof(struct nb_slice) <= NETBUF_SIZE - 128,
+	       "a header netbuf's block holds its slices and a descriptor table");
 
 /*
  * A netbuf with one reference, len 0 and data headroom bytes into the
@@ -83,7 +136,8 @@ netbuf_ref(struct netbuf *nb)
 	__atomic_add_fetch(&nb->refs, 1, __ATOMIC_RELAXED);
 	return nb;
 }
-/* Drops a reference; the last one returns the netbuf (and its frag chain) to the pool. */
+/* Drops a reference; the last one returns the netbuf (and its frag chain
+ * and slices' references) to the pool. */
 void netbuf_put(struct netbuf *nb);
 /* Frees a whole ->next-linked list (one reference each). */
 void netbuf_put_list(struct netbuf *nb);

@@ -497,6 +497,10 @@ tcp_set_mss(struct tcp_pcb *pcb, uint16_t peer_mss)
 	uint32_t mss;
 
 	ip_route_src(pcb->c.raddr, &mtu);
+	if (ip_route_tso(pcb->c.raddr))
+		pcb->flags |= TF_TSO;
+	else
+		pcb->flags &= ~TF_TSO;
 	mss = mtu > IP_HLEN + TCP_HLEN + TCP_MIN_MSS ? mtu - IP_HLEN - TCP_HLEN : TCP_DEFAULT_MSS;
 	mss = tcp_min32(mss, TCP_MSS_MAX);
 	if (pcb->user_mss)

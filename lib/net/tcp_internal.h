@@ -181,6 +181,7 @@ enum { TT_REXMIT, TT_PERSIST, TT_DELACK, TT_KEEP, TT_N };
 #define TF_WSCALE	0x00040000	/* both sides sent window scale */
 #define TF_PERSIST	0x00080000	/* zero-window probing */
 #define TF_UNDO		0x00100000	/* prior_cwnd may still be restored */
+#define TF_TSO		0x00200000	/* the route's device segments for us */
 
 struct tcp_pcb {
 	struct tcp_conn c;

@@ -73,7 +73,10 @@ emit(struct netbuf *nb, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dpo
 	tcp_put16(th + 18, 0);
 	if (optlen)
 		memcpy(th + TCP_HLEN, opt, (size_t)optlen);
-	sum = (uint16_t)~net_csum_fold(net_csum_pseudo(src, dst, IPPROTO_TCP_, (uint16_t)nb->len));
+	uint32_t total = nb->len;
+	for (unsigned i = 0; i < nb->nslices; i++)
+		total += nb->slices[i].len;
+	sum = (uint16_t)~net_csum_fold(net_csum_pseudo(src, dst, IPPROTO_TCP_, (uint16_t)total));
 	memcpy(th + 16, &sum, 2);
 	NET_STAT(tcp_tx);
 	ip_output(nb, src, dst, IPPROTO_TCP_, true, 16);
@@ -306,6 +309,73 @@ send_nb(struct tcp_pcb *pcb, struct netbuf *q, bool fin)
 }
 
 /*
+ * TCP segmentation offload: q (new data at snd_nxt, a full segment, and
+ * allowed out) and the queued segments after it, as many as fit usable
+ * bytes of window, NB_SLICES_MAX and an IPv4 datagram, go as one frame
+ * that the device cuts into segments of mss bytes.  The frame is a fresh
+ * header netbuf with slices of the queued netbufs (a reference each, no
+ * copy), so the send queue, ACK processing and retransmission still see
+ * one netbuf per segment.  A short segment rides along only last and only
+ * if it would go at once anyway (TCP_NODELAY without MSG_MORE, or the
+ * FIN's).  The number of segments sent, 0 when q goes alone.
+ */
+static unsigned
+send_gso(struct tcp_pcb *pcb, struct netbuf *q, int32_t usable)
+{
+	struct netbuf *last = q, *r;
+	uint32_t total = tcp_snd_end(pcb, q) - q->seq;
+	unsigned k = 1;
+	bool fin = false;
+
+	if (!(pcb->flags & TF_TSO) || q->seq != pcb->snd_nxt || total != pcb->mss)
+		return 0;
+	for (r = q->next; r && k < NB_SLICES_MAX; r = r->next) {
+		uint32_t len = tcp_snd_end(pcb, r) - r->seq;
+		bool tail = !r->next, shut = tail && (pcb->flags & TF_SHUT_WR);
+		if ((int32_t)(total + len) > usable ||
+		    IP_HLEN + TCP_HLEN + total + len > 65535)
+			break;
+		if (len != pcb->mss && !(tail && (shut ||
+		    ((pcb->flags & (TF_NODELAY | TF_CORK)) == TF_NODELAY))))
+			break;
+		total += len;
+		last = r;
+		k++;
+		fin = shut;
+	}
+	if (k < 2)
+		return 0;
+	struct netbuf *h = netbuf_alloc(NETBUF_HEADROOM);
+	if (!h)
+		return 0;
+	h->slices = netbuf_slice_area(h);
+	h->nslices = (uint16_t)k;
+	h->gso_size = pcb->mss;
+	r = q;
+	for (unsigned i = 0; i < k; i++, r = r->next)
+		h->slices[i] = (struct nb_slice){ netbuf_ref(r), tcp_snd_payload(r),
+						  tcp_snd_end(pcb, r) - r->seq };
+	if (!(pcb->flags & TF_RTT_TIMING) && SEQ_GEQ(q->seq, pcb->snd_max)) {
+		pcb->rtt_seq = q->seq;
+		pcb->rtt_start_us = net_now_us();
+		pcb->flags |= TF_RTT_TIMING;
+	}
+	acked_now(pcb);
+	NET_STAT(tcp_tx_offload);
+	emit(h, pcb->c.laddr, pcb->c.raddr, pcb->c.lport, pcb->c.rport, q->seq,
+	     pcb->rcv_nxt, (uint8_t)(TH_ACK | TH_PSH * !last->next | (fin ? TH_FIN : 0)),
+	     tcp_rcv_window(pcb), NULL, 0);
+	pcb->last_tx_ms = net_now_ms();
+	pcb->snd_nxt = tcp_snd_end(pcb, last) + (fin ? 1 : 0);
+	if (SEQ_GT(pcb->snd_nxt, pcb->snd_max))
+		pcb->snd_max = pcb->snd_nxt;
+	pcb->snd_next_nb = last->next;
+	if (!pcb->tmo[TT_REXMIT])
+		tcp_rexmit_restart(pcb);
+	return k;
+}
+
+/*
  * RFC 5681 4.1: after an idle period longer than an RTO, restart from
  * the initial window rather than burst a stale cwnd into the network.
  */
@@ -399,6 +469,8 @@ output(struct tcp_pcb *pcb, bool force)
 		}
 		if (retrans)
 			tcp_note_retransmit(pcb);
+		else if (send_gso(pcb, q, usable))
+			continue;
 		send_nb(pcb, q, fin);
 	}
 	if (pcb->flags & TF_ACK_NOW)

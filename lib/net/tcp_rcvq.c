@@ -147,6 +147,7 @@ bool
 tcp_rcv_data(struct tcp_pcb *pcb, struct tcp_seg *s)
 {
 	struct netbuf *nb = s->nb;
+	bool more = nb && (nb->flags & NB_MORE);
 
 	if (!s->len)
 		return false;
@@ -171,7 +172,8 @@ tcp_rcv_data(struct tcp_pcb *pcb, struct tcp_seg *s)
 		ooo_drain(pcb);
 		pcb->flags |= TF_ACK_NOW;
 	}
-	if (pcb->rcv_nxt - pcb->rcv_acked >= 2u * pcb->rcv_mss) {
+	/* An offloaded frame's parts are acknowledged once, after the last. */
+	if (pcb->rcv_nxt - pcb->rcv_acked >= 2u * pcb->rcv_mss && !more) {
 		pcb->flags |= TF_ACK_NOW;
 	} else if (!(pcb->flags & TF_ACK_NOW)) {
 		pcb->flags |= TF_ACK_DELAYED;

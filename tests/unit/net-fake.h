@@ -101,6 +101,11 @@ static struct {
 	uint16_t err_dport, err_sport;
 	int err;
 	unsigned last_events;
+	/* The last segments tcp_input got: TCP header and payload, flags. */
+	struct {
+		uint8_t bytes[2048];
+		uint32_t len, nbflags;
+	} seg[8];
 } rec;
 
 void
@@ -108,7 +113,10 @@ tcp_input(struct netbuf *nb, uint32_t src, uint32_t dst)
 {
 	(void)src;
 	(void)dst;
-	rec.inputs++;
+	unsigned i = (unsigned)rec.inputs++ % 8;
+	rec.seg[i].len = nb->len < 2048 ? nb->len : 2048;
+	memcpy(rec.seg[i].bytes, nb->data, rec.seg[i].len);
+	rec.seg[i].nbflags = nb->flags;
 	netbuf_put(nb);
 }
 

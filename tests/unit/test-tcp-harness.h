@@ -149,6 +149,18 @@ static uint16_t h_mtu = 1500;
 static unsigned long h_oversize;
 static bool h_no_route;
 
+/* The route's device offers TCP segmentation offload (ip_route_tso). */
+static bool h_tso;
+/* Frames TCP handed over for segmentation, and those that broke its rules. */
+static unsigned long h_gso_frames, h_gso_bad, h_gso_max_segs;
+
+bool
+ip_route_tso(uint32_t dst)
+{
+	(void)dst;
+	return h_tso;
+}
+
 uint32_t
 ip_route_src(uint32_t dst, uint16_t *mtu)
 {
@@ -316,7 +328,6 @@ static unsigned long h_wire_sent, h_wire_lost;
 /* Sync mode: ip_output hands each segment straight back to tcp_input. */
 static bool h_sync;
 /* Hold mode: ip_output keeps netbufs as a driver would until released. */
-static bool h_hold;
 static struct netbuf *h_held[256];
 static unsigned h_nheld;
 
@@ -343,6 +354,64 @@ wire_put(uint32_t src, uint32_t dst, const uint8_t *p, uint32_t len)
 	*pp = w;
 }
 
+int ip_output(struct netbuf *nb, uint32_t src, uint32_t dst, uint8_t proto,
+	      bool csum_partial, uint16_t csum_offset);
+static bool h_hold;
+
+/*
+ * The device's half of TCP segmentation offload (virtio's GSO_TCPV4, as
+ * Linux's tcp_gso_segment does it): the header netbuf and its slices cut
+ * into segments of gso_size payload bytes, each with the first's header,
+ * its own sequence number and length, FIN and PSH only on the last; each
+ * then goes through ip_output like any other segment.
+ */
+static int
+gso_output(struct netbuf *nb, uint32_t src, uint32_t dst)
+{
+	static uint8_t all[65536 + 128];
+	uint32_t hl = nb->len, total = hl, doff = (uint32_t)(nb->data[12] >> 4) * 4;
+
+	h_gso_frames++;
+	for (unsigned i = 0; i < nb->nslices; i++)
+		total += nb->slices[i].len;
+	if (!h_tso || hl != doff || nb->nslices < 2 || nb->nslices > NB_SLICES_MAX ||
+	    total + IP_HLEN > 65535 || nb->gso_size == 0 || nb->gso_size + IP_HLEN + hl > h_mtu)
+		h_gso_bad++;
+	memcpy(all, nb->data, hl);
+	uint32_t at = hl;
+	for (unsigned i = 0; i < nb->nslices && at + nb->slices[i].len <= sizeof(all); i++) {
+		/* Every slice but the last is a whole segment. */
+		if (i + 1 < nb->nslices && nb->slices[i].len != nb->gso_size)
+			h_gso_bad++;
+		memcpy(all + at, nb->slices[i].data, nb->slices[i].len);
+		at += nb->slices[i].len;
+	}
+	/* The checksum field holds the pseudo-header sum of the whole. */
+	uint16_t want = (uint16_t)~net_csum_fold(net_csum_pseudo(src, dst, 6, (uint16_t)total));
+	if (memcmp(all + 16, &want, 2))
+		h_gso_bad++;
+	uint32_t seq = tcp_get32(all + 4), segs = 0;
+	uint8_t flags = all[13];
+	for (uint32_t off = hl; off < at; off += nb->gso_size, segs++) {
+		uint32_t len = at - off < nb->gso_size ? at - off : nb->gso_size;
+		struct netbuf *p = netbuf_alloc(64);
+		uint8_t *th = netbuf_put_tail(p, hl + len);
+		memcpy(th, all, hl);
+		memcpy(th + hl, all + off, len);
+		tcp_put32(th + 4, seq + (off - hl));
+		th[13] = off + len < at ? (uint8_t)(flags & ~(TH_FIN | TH_PSH)) : flags;
+		uint16_t sum = (uint16_t)~net_csum_fold(net_csum_pseudo(src, dst, 6, (uint16_t)(hl + len)));
+		memcpy(th + 16, &sum, 2);
+		bool hold = h_hold;
+		h_hold = false;
+		ip_output(p, src, dst, IPPROTO_TCP_, true, 16);
+		h_hold = hold;
+	}
+	if (segs > h_gso_max_segs)
+		h_gso_max_segs = segs;
+	return 0;
+}
+
 int
 ip_output(struct netbuf *nb, uint32_t src, uint32_t dst, uint8_t proto,
 	  bool csum_partial, uint16_t csum_offset)
@@ -350,6 +419,14 @@ ip_output(struct netbuf *nb, uint32_t src, uint32_t dst, uint8_t proto,
 	uint16_t c;
 
 	h_ip_calls++;
+	if (nb->gso_size || nb->nslices) {
+		int r = gso_output(nb, src, dst);
+		if (h_hold && h_nheld < 256)
+			h_held[h_nheld++] = nb;	/* holds the slices' references too */
+		else
+			netbuf_put(nb);
+		return r;
+	}
 	if (proto != IPPROTO_TCP_ || !csum_partial || csum_offset != 16 || nb->len < TCP_HLEN) {
 		fprintf(stderr, "ip_output: bad call\n");
 		abort();

@@ -1,7 +1,8 @@
 /*
  * Two endpoints of the TCP engine (lib/net/tcp*.c) talking through the
  * harness: over a simulated wire with loss, delay and reordering, moving
- * megabytes both ways byte-exact; through an ip_output that hands each
+ * megabytes both ways byte-exact (with and without TCP segmentation
+ * offload, which the harness's device emulates); through an ip_output that hands each
  * segment straight back to tcp_input (re-entrancy); and thousands of
  * connections opened, used and torn down, twice, with every PCB,
  * TIME_WAIT entry and netbuf accounted for.
@@ -63,7 +64,7 @@ app_turn(struct app *a)
 }
 
 static void
-test_bulk_lossy(void)
+test_bulk_lossy(bool tso)
 {
 	struct owner lo = { 0 };
 	struct tcp_pcb *l = make_listener(5000, 8, &lo);
@@ -74,6 +75,10 @@ test_bulk_lossy(void)
 	uint64_t t0 = net_now_ms();
 	int err;
 
+	unsigned long gso0 = h_gso_frames;
+
+	diag("bulk over a lossy wire, %s", tso ? "with TCP segmentation offload" : "one segment a frame");
+	h_tso = tso;
 	h_wire = true;
 	h_loss_pct = 3;
 	h_delay_ms = 5;
@@ -99,6 +104,14 @@ test_bulk_lossy(void)
 	     h_wire_sent, h_wire_lost, (unsigned long long)(net_stats.tcp_retransmit - rex),
 	     (unsigned long long)(net_stats.tcp_fast_retransmit - frx));
 	ok(net_stats.tcp_fast_retransmit > frx, "losses recovered by fast retransmit");
+	if (tso) {
+		ok(h_gso_frames - gso0 > 100, "%lu frames went through segmentation offload (up to %lu segments)",
+		   h_gso_frames - gso0, h_gso_max_segs);
+		is_int((long)h_gso_bad, 0, "each of them well-formed (headers, slices, lengths, pseudo-sum)");
+	} else {
+		is_int((long)(h_gso_frames - gso0), 0, "no offload frame without a device that offers it");
+	}
+	h_tso = false;
 	tcp_close(cl.pcb);
 	cl.o.closed = true;
 	tcp_close(sv.pcb);
@@ -229,7 +242,8 @@ main(void)
 {
 	harness_init();
 	test_sync_loopback();
-	test_bulk_lossy();
+	test_bulk_lossy(false);
+	test_bulk_lossy(true);
 	test_many_connections();
 	is_int(h_wake_after_close, 0, "no wake-up after tcp_close");
 	/* Full segments once carried SACK blocks past the MTU and IPv4 dropped
