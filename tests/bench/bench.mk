@@ -27,6 +27,7 @@ BENCH_FILES = \
 	tests/bench/threads.sh tests/bench/threads.c \
 	tests/bench/storage.sh tests/bench/storage.c \
 	tests/bench/net.sh tests/bench/net.c tests/bench/bench-netclient.c \
+	tests/bench/web.sh tests/bench/linux-exec.c \
 	tests/bench/prof.sh \
 	tests/bench/linux-init.c tests/bench/linux-guest.md tests/bench/fast.test \
 	tests/bench/bench-timer.c tests/bench/floor.s tests/bench/floor.ld

@@ -2,6 +2,7 @@
 # (tab-separated; see lib.sh) into Markdown.
 #   -v part=table   the results table (columns padded for a terminal)
 #   -v part=about   the modules' explanations, one paragraph each
+#   -v part=md      the modules' own Markdown lines (sections: profiles...)
 #   -v part=cmd     the command lines, with the scratch directory (-v tmp),
 #                   the floor image's path (-v floor) and the Linux
 #                   guest's kernel (-v linux) shortened
@@ -71,6 +72,7 @@ part == "table" && $1 == "row" {
 	cell[n, 12] = $18
 }
 part == "about" && $1 == "about" { print $2; print "" }
+part == "md" && $1 == "md" { print substr($0, 4) }
 part == "cmd" && $1 == "cmd" { printf "- %s:\n  `%s`\n", $2, shorten($3) }
 
 END {

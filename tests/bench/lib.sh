@@ -16,6 +16,9 @@
 #          REFKIND REF(MIN MED MAX N) NOTE
 #   about  TEXT            (a paragraph explaining the module's rows)
 #   cmd    LABEL COMMAND   (a command line used, shown under the table)
+#   md     TEXT            (a line of Markdown, for a section of the module's
+#                          own, e.g. a profile: "## Title", a table...;
+#                          printed after the rows' explanations)
 # BETTER is "lower" or "higher"; REFKIND is "floor" (a measured do-nothing
 # baseline), "target" (a fixed goal) or "-"; "-" marks an empty field.
 # Progress and diagnostics go to standard error.
@@ -90,6 +93,11 @@ bench_row() {
 
 bench_about() { printf 'about\t%s\n' "$*"; }
 bench_cmd() { printf 'cmd\t%s\t%s\n' "$1" "$2"; }
+# bench_md [LINE...]: lines of Markdown (none: an empty line); no tabs.
+bench_md() {
+	[ $# -gt 0 ] || set -- ""
+	for l in "$@"; do printf 'md\t%s\n' "$l"; done
+}
 
 # Median and minimum of a list of numbers.
 bench_median() { bench_stats "$@" | cut -d' ' -f2; }
@@ -273,7 +281,7 @@ bench_linux_load_end_kib() {
 		END { mib = end ? int((end + 1048575) / 1048576) : 64; print mib * 1024 }'
 }
 
-# bench_linux_image NAME [KMOD...] -> path of an initramfs (newc cpio,
+# bench_linux_image NAME [-t DIR] [KMOD...] -> path of an initramfs (newc cpio,
 # uncompressed) whose /init is tests/bench/NAME.c built with musl-gcc
 # -static -O2 -DBENCH_LINUX and linux-init.c; the static /init is beside
 # it as NAME.linux.  BENCH_LINUX lets a program do what Toro does by
@@ -281,13 +289,19 @@ bench_linux_load_end_kib() {
 # virtio, the virtio transports, virtio_blk, the file systems as modules):
 # they and what they depend on go into /modules, which linux-init.c loads
 # before the program starts (see bench_linux_kmods).  Without KMODs the
-# initramfs is what it always was.
+# initramfs is what it always was.  With -t DIR, it also holds what DIR
+# holds, at its root (other programs, the files they serve).
 bench_linux_image() {
 	bin=$BENCH_TMP/$1.linux
 	cpio=$BENCH_TMP/$1.cpio
 	if [ ! -f "$cpio" ]; then
 		n=$1
 		shift
+		tree=
+		if [ "${1:-}" = -t ]; then
+			tree=$2
+			shift 2
+		fi
 		kos=
 		if [ $# -gt 0 ]; then
 			kos=$(bench_linux_kmods "$@") || bench_die "the Linux guest's kernel modules: $kos"
@@ -299,7 +313,7 @@ bench_linux_image() {
 		fi
 		timeout 120 "$@" -static -O2 -DBENCH_LINUX "$BENCH_SRCDIR/$n.c" "$BENCH_SRCDIR/linux-init.c" -o "$bin" >&2 ||
 			bench_die "cannot build $n.c for the Linux guest with $*"
-		bench_cpio "$bin" $kos > "$cpio" || bench_die "cannot write $cpio"
+		bench_cpio ${tree:+-t "$tree"} "$bin" $kos > "$cpio" || bench_die "cannot write $cpio"
 	fi
 	echo "$cpio"
 }
@@ -363,12 +377,17 @@ bench_linux_kmods() {
 	done
 }
 
-# bench_cpio INIT [KO...]: an initramfs (newc cpio) holding /dev,
+# bench_cpio [-t DIR] INIT [KO...]: an initramfs (newc cpio) holding /dev,
 # /dev/console (the kernel opens it for /init's standard streams) and INIT
 # as /init; with KOs also /modules/NAME.ko for each and /modules/order,
-# their names in the order given, one a line (read by linux-init.c).
+# their names in the order given, one a line (read by linux-init.c); with
+# -t DIR also DIR's contents (bench_cpio_tree).
 bench_cpio() {
 	cpio_ino=0
+	if [ "$1" = -t ]; then
+		bench_cpio_tree "$2" || return 1
+		shift 2
+	fi
 	bench_cpio_entry dev 040755 0 0 &&
 	bench_cpio_entry dev/console 020600 5 1 &&
 	bench_cpio_entry init 0100755 0 0 "$1" || return 1
@@ -384,6 +403,25 @@ bench_cpio() {
 		bench_cpio_entry modules/order 0100644 0 0 "$order" || return 1
 	fi
 	bench_cpio_entry 'TRAILER!!!' 0 0 0
+}
+
+# bench_cpio_tree DIR: newc records for everything under DIR (directories
+# and regular files, modes kept, owned by root), named relative to DIR,
+# parents first; no trailer.  Toro's initrds and the Linux guest's extra
+# files: no cpio program needed.
+bench_cpio_tree() {
+	: "${cpio_ino:=0}"
+	(cd "$1" && find . -mindepth 1 \( -type d -o -type f \) | LC_ALL=C sort) > "$BENCH_TMP/tree.list" || return 1
+	while read -r f; do
+		f=${f#./}
+		m=$(stat -c %a "$1/$f") || return 1
+		m=$(printf %03o $((0$m & 0777)))	# the permission bits alone
+		if [ -d "$1/$f" ]; then
+			bench_cpio_entry "$f" 040$m 0 0 || return 1
+		else
+			bench_cpio_entry "$f" 0100$m 0 0 "$1/$f" || return 1
+		fi
+	done < "$BENCH_TMP/tree.list"
 }
 
 # bench_cpio_entry NAME MODE RDEV-MAJOR RDEV-MINOR [FILE]: one newc record
@@ -431,3 +469,117 @@ bench_linux_cmd() {
 
 # Why a Linux column is empty, for a row's note.
 bench_linux_missing() { echo "Linux guest not measured: ${BENCH_LINUX_WHY:-unavailable}"; }
+
+# ------------------------------------------------------------ network path
+# The path between a host client and a server in the guest, shared by the
+# modules that drive one (net, web):
+#   tap   (root; the default when `ip netns` works): a network namespace
+#         the module creates, holding a tap device; QEMU (-netdev tap) and
+#         the host client run inside it (ip netns exec), so nothing outside
+#         the namespace sees the traffic.
+#   user  (otherwise, or BENCH_NET_PATH=user): QEMU user networking
+#         (slirp), the guest's port forwarded from 127.0.0.1.
+# The guest gets its address statically from Linux's ip= option on its
+# kernel command line on both systems (Toro applies it itself;
+# linux-init.c applies it in the Linux guest).
+: "${BENCH_NET_PATH:=}"
+BENCH_NET_KMODS="virtio_mmio virtio_pci virtio_net"	# the Linux guest's NIC drivers
+bench_ns= nsexec= gpid=
+
+# bench_net_path MODULE PORT: chooses the path (BENCH_NET_PATH) for a
+# server on the guest's PORT and sets
+#   nsexec      "ip netns exec NS" (tap) or "": the prefix of QEMU's and the
+#               client's commands
+#   ip          the ip= value for both kernel command lines
+#   caddr cport where the client connects
+#   nic         QEMU's NIC options (the same for Toro and the Linux guest:
+#               virtio-net-device, modern interface, one MAC)
+#   path_note   a few words for the rows' notes; path_about, a sentence
+#   host_addr guest_addr tap (tap only)
+# Dies when BENCH_NET_PATH=tap is asked for and impossible.  Call
+# bench_net_cleanup (it also stops the guest) on the way out.
+bench_net_path() {
+	bnp_mod=$1 bnp_port=$2
+	tap=tbnet0 host_addr=192.168.76.1 guest_addr=192.168.76.2
+	bnp_mac=52:54:00:12:34:56	# one MAC for every guest: the host's ARP entry stays valid
+	PATH=$PATH:/usr/sbin:/sbin
+	user_why="BENCH_NET_PATH=user"
+	if [ -z "$BENCH_NET_PATH" ]; then
+		BENCH_NET_PATH=user
+		if [ "$(id -u)" -ne 0 ]; then
+			user_why="not root, so no tap device"
+		elif ! command -v ip >/dev/null 2>&1; then
+			user_why="no ip (iproute2), so no tap device"
+		elif bench_net_tap "$bnp_mod"; then
+			BENCH_NET_PATH=tap
+		else
+			user_why="could not make a network namespace with a tap device"
+			bench_log "$bnp_mod: $user_why ($(tr '\n' ' ' < "$BENCH_TMP/ns.log")): QEMU user networking instead"
+		fi
+	elif [ "$BENCH_NET_PATH" = tap ]; then
+		[ "$(id -u)" -eq 0 ] || bench_die "$bnp_mod: BENCH_NET_PATH=tap needs root (ip netns add, ip tuntap)"
+		command -v ip >/dev/null 2>&1 || bench_die "$bnp_mod: BENCH_NET_PATH=tap needs ip (iproute2)"
+		bench_net_tap "$bnp_mod" || { cat "$BENCH_TMP/ns.log" >&2; bench_die "$bnp_mod: cannot make the network namespace and its tap device"; }
+	elif [ "$BENCH_NET_PATH" != user ]; then
+		bench_die "$bnp_mod: BENCH_NET_PATH must be tap or user, not \"$BENCH_NET_PATH\""
+	fi
+	if [ "$BENCH_NET_PATH" = tap ]; then
+		nsexec="ip netns exec $bench_ns"
+		ip="$guest_addr::$host_addr:255.255.255.0"
+		bnp_netdev="-netdev tap,id=net0,ifname=$tap,script=no,downscript=no"
+		caddr=$guest_addr cport=$bnp_port
+		path_note="tap device in a network namespace"
+		path_about="a tap device ($tap, $host_addr/24) in a network namespace the module creates (\`ip netns add\`, \`ip tuntap add mode tap\`); QEMU (\`-netdev tap\`) and the client run inside it (\`ip netns exec\`), so the peer is the host's own TCP stack, through the tap device, and nothing outside the namespace sees the traffic"
+	else
+		# slirp: the guest is 10.0.2.15, its port forwarded from 127.0.0.1.
+		nsexec=
+		ip="10.0.2.15::10.0.2.2:255.255.255.0"
+		bnp_hport=${BENCH_NET_HOSTPORT:-$((20000 + $$ % 20000))}
+		bnp_netdev="-netdev user,id=net0,hostfwd=tcp:127.0.0.1:$bnp_hport-10.0.2.15:$bnp_port"
+		caddr=127.0.0.1 cport=$bnp_hport
+		path_note="QEMU user networking ($user_why)"
+		path_about="QEMU user networking (slirp; $user_why; as root the module uses a tap device in a network namespace instead): 127.0.0.1:$bnp_hport forwarded to the guest's port $bnp_port (\`hostfwd\`), so every byte also crosses slirp's TCP stack in QEMU"
+	fi
+	nic="-global virtio-mmio.force-legacy=false $bnp_netdev -device virtio-net-device,netdev=net0,mac=$bnp_mac"
+	bench_log "$bnp_mod: network path: $path_note"
+}
+
+# bench_net_tap MODULE: the namespace and its tap device; fails (saying
+# why in $BENCH_TMP/ns.log) when this host cannot make them.
+bench_net_tap() {
+	bench_ns=toro-bench-$1-$$
+	{
+		ip netns add "$bench_ns" &&
+		ip -n "$bench_ns" link set lo up &&
+		ip netns exec "$bench_ns" ip tuntap add dev "$tap" mode tap &&
+		ip -n "$bench_ns" addr add "$host_addr/24" dev "$tap" &&
+		ip -n "$bench_ns" link set "$tap" up &&
+		[ -c /dev/net/tun ]
+	} > "$BENCH_TMP/ns.log" 2>&1 && return 0
+	ip netns del "$bench_ns" 2>/dev/null
+	bench_ns=
+	return 1
+}
+
+# bench_net_ns_cmd: the cmd line that makes the namespace (tap only).
+bench_net_ns_cmd() {
+	bench_cmd "$1: the namespace (once)" "ip netns add NS; ip -n NS link set lo up; ip netns exec NS ip tuntap add dev $tap mode tap; ip -n NS addr add $host_addr/24 dev $tap; ip -n NS link set $tap up"
+}
+
+# The guest started in the background (its bench-timer's PID in $gpid).
+bench_stop_guest() {
+	if [ -n "$gpid" ]; then
+		kill -TERM "$gpid" 2>/dev/null
+		wait "$gpid" 2>/dev/null
+		gpid=
+	fi
+}
+
+bench_net_cleanup() {
+	bench_stop_guest
+	[ -z "$bench_ns" ] || ip netns del "$bench_ns" 2>/dev/null
+	bench_ns=
+}
+
+# bench_show OUTFILE: the end of a guest's output, on standard error.
+bench_show() { tr -d '\r' < "$1" | sed 's/^/  | /' | tail -n 40 >&2; }

@@ -28,13 +28,30 @@
  * console, "linux-init: ...", and the program runs anyway, so that its own
  * error says what it missed.  Without /modules/order (every other
  * benchmark) nothing of this happens.
+ *
+ * The address.  Toro configures its NIC from the kernel command line's
+ * ip= option (Linux's syntax, CLIENT:SERVER:GATEWAY:NETMASK:HOSTNAME:
+ * DEVICE:AUTOCONF); Debian's kernel has no ip= (CONFIG_IP_PNP is off) and
+ * hands it to /init as the environment variable "ip".  When it is there,
+ * PID 1 applies the client address and netmask to the device (eth0 unless
+ * ip= names one) with ioctl() and brings it up, after loading the modules
+ * and before the program starts, so that a program that knows nothing of
+ * this (the web server, busybox httpd) finds the same address as on
+ * Toro.  A failure is reported on the console and the program runs
+ * anyway.  net.c applies ip= itself too; the second time changes nothing.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/io.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -91,6 +108,64 @@ load_modules(void)
 		say("cannot mount devtmpfs on /dev: ", strerror(errno), NULL, NULL);
 }
 
+/* Sets one address of interface dev with ioctl request req. */
+static int
+set_if_addr(int s, const char *dev, unsigned long req, const char *addr)
+{
+	struct ifreq ifr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	strncpy(ifr.ifr_name, dev, IFNAMSIZ - 1);
+	sin->sin_family = AF_INET;
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
+		say("ip=: bad address ", addr, NULL, NULL);
+		return -1;
+	}
+	if (ioctl(s, req, &ifr) < 0) {
+		say("ip=: ", dev, ": ", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Applies ip= from the environment (see the top), if there is one. */
+static void
+configure_ip(void)
+{
+	const char *ip = getenv("ip");
+	char copy[256], *field[7] = { 0 }, *p;
+	const char *dev;
+	struct ifreq ifr;
+	int n = 0, s;
+
+	if (!ip || !*ip || strlen(ip) >= sizeof(copy))
+		return;
+	strcpy(copy, ip);
+	for (p = copy; p && n < 7; n++)
+		field[n] = strsep(&p, ":");	/* empty fields are fields */
+	if (!*field[0])
+		return;
+	dev = field[5] && *field[5] ? field[5] : "eth0";
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
+		say("ip=: socket: ", strerror(errno), NULL, NULL);
+		return;
+	}
+	if (set_if_addr(s, dev, SIOCSIFADDR, field[0]) == 0 &&
+	    (!field[3] || !*field[3] || set_if_addr(s, dev, SIOCSIFNETMASK, field[3]) == 0)) {
+		memset(&ifr, 0, sizeof(ifr));
+		strncpy(ifr.ifr_name, dev, IFNAMSIZ - 1);
+		if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+			say("ip=: SIOCGIFFLAGS: ", strerror(errno), NULL, NULL);
+		else {
+			ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+			if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+				say("ip=: SIOCSIFFLAGS: ", strerror(errno), NULL, NULL);
+		}
+	}
+	close(s);
+}
+
 __attribute__((constructor)) static void
 linux_init_shim(void)
 {
@@ -100,6 +175,7 @@ linux_init_shim(void)
 	if (getpid() != 1)
 		return;
 	load_modules();
+	configure_ip();
 	child = fork();
 	if (child == 0)
 		return;	/* the program: on to main() */

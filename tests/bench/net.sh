@@ -5,17 +5,12 @@
 # same NIC; the host drives it with bench-netclient (the same host program
 # for both) and measures.
 #
-# The network path, the same for both guests:
-#   tap   (root; the default when `ip netns` works): a network namespace
-#         this module creates, holding a tap device with 192.168.76.1/24;
-#         QEMU (-netdev tap) and the client run inside it (ip netns
-#         exec), the guest is 192.168.76.2.  The host's own stack is the
-#         peer; nothing outside the namespace sees the traffic.
-#   user  (otherwise, or BENCH_NET_PATH=user): QEMU user networking
-#         (slirp), the guest's port forwarded from 127.0.0.1.
-# The guest gets its address statically from Linux's ip= option on its
-# kernel command line on both systems (net.c explains how the Linux guest
-# applies it).
+# The network path, the same for both guests, is lib.sh's (bench_net_path):
+# by default, as root, a tap device in a network namespace this module
+# creates (192.168.76.1/24; the guest is 192.168.76.2), QEMU and the client
+# inside it; otherwise QEMU user networking.  The guest gets its address
+# statically from Linux's ip= option on its kernel command line on both
+# systems (net.c explains how the Linux guest applies it).
 #
 # The environment:
 #   BENCH_NETCLIENT      the host program (bench.mk builds it)
@@ -44,7 +39,6 @@ fi
 : "${BENCH_NET_CPS_CONC:=1}" "${BENCH_NET_PATH:=}" "${BENCH_NET_TORO:=required}" "${BENCH_NETCLIENT:=}"
 req=64 reply=128 cps_reply=64	# bytes of a request, its reply, a connection's reply
 port=5001			# net.c's default
-mac=52:54:00:12:34:56		# one MAC for both: the host's ARP entry stays valid
 bytes=$((BENCH_NET_BULK_MIB * 1048576))
 rr_warm=$((BENCH_NET_RR / 10))
 [ $rr_warm -le 100 ] || rr_warm=100
@@ -56,9 +50,8 @@ gtimeout=$((BENCH_BOOT_TIMEOUT + 30 + ctimeout))
 # The Linux guest's drivers, as storage's: virtio-mmio (microvm's
 # transport, found through ACPI), virtio_pci in case BENCH_MICROVM names a
 # PCI machine, virtio_net (it pulls in net_failover and failover).
-kmods="virtio_mmio virtio_pci virtio_net"
+kmods=$BENCH_NET_KMODS
 
-PATH=$PATH:/usr/sbin:/sbin
 [ -n "$BENCH_NETCLIENT" ] && [ -x "$BENCH_NETCLIENT" ] ||
 	bench_die "net: no host client (BENCH_NETCLIENT=$BENCH_NETCLIENT): run it through make bench, which builds tests/bench/bench-netclient"
 case $BENCH_NET_TORO in
@@ -69,82 +62,14 @@ case $BENCH_NET_CPS_CONC in ''|*[!0-9]*|0) bench_die "net: BENCH_NET_CPS_CONC wa
 [ "$BENCH_NET_CPS" -gt 10 ] || bench_die "net: BENCH_NET_CPS wants more than 10 connections"
 
 # ------------------------------------------------------------ the path
-ns= nsexec= gpid=
-stop_guest() {
-	if [ -n "$gpid" ]; then
-		kill -TERM "$gpid" 2>/dev/null
-		wait "$gpid" 2>/dev/null
-		gpid=
-	fi
-}
-cleanup() {
-	stop_guest
-	[ -z "$ns" ] || ip netns del "$ns" 2>/dev/null
-	ns=
-}
-trap cleanup EXIT
+trap bench_net_cleanup EXIT
 trap 'exit 130' INT TERM HUP
-
-tap=tbnet0
-host_addr=192.168.76.1 guest_addr=192.168.76.2
-# setup_tap: the namespace and its tap device; fails (saying why in
-# $BENCH_TMP/ns.log) when this host cannot make them.
-setup_tap() {
-	ns=toro-bench-net-$$
-	{
-		ip netns add "$ns" &&
-		ip -n "$ns" link set lo up &&
-		ip netns exec "$ns" ip tuntap add dev "$tap" mode tap &&
-		ip -n "$ns" addr add "$host_addr/24" dev "$tap" &&
-		ip -n "$ns" link set "$tap" up &&
-		[ -c /dev/net/tun ]
-	} > "$BENCH_TMP/ns.log" 2>&1 && return 0
-	ip netns del "$ns" 2>/dev/null
-	ns=
-	return 1
-}
-user_why="BENCH_NET_PATH=user"
-if [ -z "$BENCH_NET_PATH" ]; then
-	BENCH_NET_PATH=user
-	if [ "$(id -u)" -ne 0 ]; then
-		user_why="not root, so no tap device"
-	elif ! command -v ip >/dev/null 2>&1; then
-		user_why="no ip (iproute2), so no tap device"
-	elif setup_tap; then
-		BENCH_NET_PATH=tap
-	else
-		user_why="could not make a network namespace with a tap device"
-		bench_log "net: $user_why ($(tr '\n' ' ' < "$BENCH_TMP/ns.log")): QEMU user networking instead"
-	fi
-elif [ "$BENCH_NET_PATH" = tap ]; then
-	[ "$(id -u)" -eq 0 ] || bench_die "net: BENCH_NET_PATH=tap needs root (ip netns add, ip tuntap)"
-	command -v ip >/dev/null 2>&1 || bench_die "net: BENCH_NET_PATH=tap needs ip (iproute2)"
-	setup_tap || { cat "$BENCH_TMP/ns.log" >&2; bench_die "net: cannot make the network namespace and its tap device"; }
-elif [ "$BENCH_NET_PATH" != user ]; then
-	bench_die "net: BENCH_NET_PATH must be tap or user, not \"$BENCH_NET_PATH\""
-fi
-if [ "$BENCH_NET_PATH" = tap ]; then
-	nsexec="ip netns exec $ns"
-	ip="$guest_addr::$host_addr:255.255.255.0"
-	netdev="-netdev tap,id=net0,ifname=$tap,script=no,downscript=no"
-	caddr=$guest_addr cport=$port
-	path_note="tap device in a network namespace"
-	path_about="a tap device ($tap, $host_addr/24) in a network namespace the module creates (\`ip netns add\`, \`ip tuntap add mode tap\`); QEMU (\`-netdev tap\`) and the client run inside it (\`ip netns exec\`), so the peer is the host's own TCP stack, through the tap device, and nothing outside the namespace sees the traffic"
-else
-	# slirp: the guest is 10.0.2.15, its port forwarded from 127.0.0.1.
-	ip="10.0.2.15::10.0.2.2:255.255.255.0"
-	hport=${BENCH_NET_HOSTPORT:-$((20000 + $$ % 20000))}
-	netdev="-netdev user,id=net0,hostfwd=tcp:127.0.0.1:$hport-10.0.2.15:$port"
-	caddr=127.0.0.1 cport=$hport
-	path_note="QEMU user networking ($user_why)"
-	path_about="QEMU user networking (slirp; $user_why; as root the module uses a tap device in a network namespace instead): 127.0.0.1:$hport forwarded to the guest's port $port (\`hostfwd\`), so every byte also crosses slirp's TCP stack in QEMU"
-fi
-bench_log "net: network path: $path_note"
+bench_net_path net $port
 
 # The same machine for both: microvm, toro-run's default machine and every
 # other module's, with virtio-net-device (virtio-mmio, modern interface)
 # as toro-run attaches it there; QEMU's default offloads for the device.
-machine="-M $BENCH_MICROVM -m $BENCH_RAM -global virtio-mmio.force-legacy=false $netdev -device virtio-net-device,netdev=net0,mac=$mac"
+machine="-M $BENCH_MICROVM -m $BENCH_RAM $nic"
 # ip= before the program's arguments, on both command lines.
 BENCH_LINUX_APPEND="$BENCH_LINUX_APPEND ip=$ip"
 
@@ -166,9 +91,6 @@ fi
 lcpio=
 bench_linux_ok && lcpio=$(bench_linux_image net $kmods)
 
-# show OUTFILE: the end of a guest's output, on standard error.
-show() { tr -d '\r' < "$1" | sed 's/^/  | /' | tail -n 40 >&2; }
-
 # measure WHO: one boot of WHO (toro or linux), the client's tests
 # against it; appends "name value" lines to $BENCH_TMP/WHO.results.  On a
 # failure shows the guest's output, sets $why and returns 1.
@@ -189,8 +111,8 @@ measure() {
 	t=0
 	while ! grep -q "net: listening" "$out" 2>/dev/null; do
 		if ! kill -0 "$gpid" 2>/dev/null || [ $t -ge $(((BENCH_BOOT_TIMEOUT + 30) * 20)) ]; then
-			stop_guest
-			show "$out"
+			bench_stop_guest
+			bench_show "$out"
 			why="the guest did not listen within $((BENCH_BOOT_TIMEOUT + 30)) s (output above)"
 			return 1
 		fi
@@ -201,8 +123,8 @@ measure() {
 		"$caddr" "$cport" $ctests > "$BENCH_TMP/client.out" 2> "$BENCH_TMP/client.err"
 	cst=$?
 	if [ $cst -ne 0 ]; then
-		stop_guest
-		show "$out"
+		bench_stop_guest
+		bench_show "$out"
 		why="the client failed (status $cst): $(tr '\n' ' ' < "$BENCH_TMP/client.err")(guest output above)"
 		return 1
 	fi
@@ -217,7 +139,7 @@ measure() {
 		grep -qx "net: $want" "$BENCH_TMP/guest" || bad="$bad; no \"net: $want\""
 	done
 	if [ "${4:-}" != 1 ] || [ -n "$bad" ]; then
-		show "$out"
+		bench_show "$out"
 		why="QEMU status ${4:-none}$bad (guest output above)"
 		return 1
 	fi
@@ -264,7 +186,7 @@ row() {
 
 conc_text="one at a time"
 [ "$BENCH_NET_CPS_CONC" -eq 1 ] || conc_text="$BENCH_NET_CPS_CONC at a time"
-bench_about "**net**: TCP through the NIC, one program (tests/bench/net.c) booted REPEAT times on \`-M $BENCH_MICROVM -m $BENCH_RAM\` (one CPU) as a Toro image and as the Linux guest's /init, each with the same virtio-net-device (virtio-mmio, modern interface, QEMU's default offloads, one MAC), and driven by the same host program, tests/bench/bench-netclient.c, which measures on the host's CLOCK_MONOTONIC. Network path: $path_about. The guest's address comes from Linux's \`ip=$ip\` option on both kernel command lines (Toro applies it itself; the Linux guest's initramfs carries Debian's virtio_mmio and virtio_net modules, and the program applies it with ioctl()). The guest is a server on port $port serving, one after another: *bulk, host to guest*: the client writes $BENCH_NET_BULK_MIB MiB on one connection in 64 KiB write() calls, shuts its side down and waits for the guest's close, which comes after the guest has read every byte (64 KiB read() calls); *bulk, guest to host*: the guest writes $BENCH_NET_BULK_MIB MiB in 64 KiB write() calls and closes, the client reads (and checks) them all; both timed from the established connection to the end, in MB/s (10^6 bytes); *request/response*: one persistent connection, TCP_NODELAY on both ends, a $req-byte request and a $reply-byte reply, one at a time: $BENCH_NET_RR round trips after $rr_warm untimed ones; the rate and the median and 99th-percentile round trip of each boot; *connections*: $BENCH_NET_CPS connections, $conc_text: connect, the guest accepts, writes $cps_reply bytes and closes, the client reads to the end and closes; the rate over all but the first tenth (at most 50). Each test must end within $BENCH_NET_TEST_TIMEOUT s. A last connection, opened and closed by the client, tells the guest it may exit (an exit right after its last close() could stop the machine before the last reply left it); the guest then prints what it received and served, and the harness checks that against what the client sent. Goals (issue 6): *Toro vs Linux* of at least 2 on request/response and connections per second, at least 1.5 on bulk throughput."
+bench_about "**net**: TCP through the NIC, one program (tests/bench/net.c) booted REPEAT times on \`-M $BENCH_MICROVM -m $BENCH_RAM\` (one CPU) as a Toro image and as the Linux guest's /init, each with the same virtio-net-device (virtio-mmio, modern interface, QEMU's default offloads, one MAC), and driven by the same host program, tests/bench/bench-netclient.c, which measures on the host's CLOCK_MONOTONIC. Network path: $path_about. The guest's address comes from Linux's \`ip=$ip\` option on both kernel command lines (Toro applies it itself; the Linux guest's initramfs carries Debian's virtio_mmio and virtio_net modules, and its PID 1, linux-init.c, applies it with ioctl(), as the program does again). The guest is a server on port $port serving, one after another: *bulk, host to guest*: the client writes $BENCH_NET_BULK_MIB MiB on one connection in 64 KiB write() calls, shuts its side down and waits for the guest's close, which comes after the guest has read every byte (64 KiB read() calls); *bulk, guest to host*: the guest writes $BENCH_NET_BULK_MIB MiB in 64 KiB write() calls and closes, the client reads (and checks) them all; both timed from the established connection to the end, in MB/s (10^6 bytes); *request/response*: one persistent connection, TCP_NODELAY on both ends, a $req-byte request and a $reply-byte reply, one at a time: $BENCH_NET_RR round trips after $rr_warm untimed ones; the rate and the median and 99th-percentile round trip of each boot; *connections*: $BENCH_NET_CPS connections, $conc_text: connect, the guest accepts, writes $cps_reply bytes and closes, the client reads to the end and closes; the rate over all but the first tenth (at most 50). Each test must end within $BENCH_NET_TEST_TIMEOUT s. A last connection, opened and closed by the client, tells the guest it may exit (an exit right after its last close() could stop the machine before the last reply left it); the guest then prints what it received and served, and the harness checks that against what the client sent. Goals (issue 6): *Toro vs Linux* of at least 2 on request/response and connections per second, at least 1.5 on bulk throughput."
 row bulk_to_guest "net: TCP bulk, host to guest" "MB/s" higher "$BENCH_NET_BULK_MIB MiB; goal 1.5x Linux"
 row bulk_from_guest "net: TCP bulk, guest to host" "MB/s" higher "$BENCH_NET_BULK_MIB MiB; goal 1.5x Linux"
 row rr_rate "net: TCP request/response rate, $req B/$reply B, one connection" "req/s" higher "goal 2x Linux"
@@ -272,7 +194,7 @@ row rr_p50 "net: TCP request/response latency, median" "µs" lower "$req B/$repl
 row rr_p99 "net: TCP request/response latency, 99th percentile" "µs" lower "$req B/$reply B"
 row cps "net: TCP connections (accept, $cps_reply B reply, close)" "conn/s" higher "$conc_text; goal 2x Linux"
 if [ "$BENCH_NET_PATH" = tap ]; then
-	bench_cmd "net: the namespace (once)" "ip netns add NS; ip -n NS link set lo up; ip netns exec NS ip tuntap add dev $tap mode tap; ip -n NS addr add $host_addr/24 dev $tap; ip -n NS link set $tap up"
+	bench_net_ns_cmd net
 	pre="ip netns exec NS "
 else
 	pre=
