@@ -38,7 +38,7 @@
  * and before the program starts, so that a program that knows nothing of
  * this (the web server, busybox httpd) finds the same address as on
  * Toro.  A failure is reported on the console and the program runs
- * anyway.  net.c applies ip= itself too; the second time changes nothing.
+ * anyway.
  */
 #include <arpa/inet.h>
 #include <errno.h>

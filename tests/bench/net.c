@@ -32,16 +32,9 @@
  * Accepted connections of the echo and accept modes get TCP_NODELAY (a
  * small reply must leave at once, on both systems).
  *
- * The address.  Toro configures its NIC itself from the kernel command
- * line's ip= option (Linux's syntax:
- * ip=CLIENT:SERVER:GATEWAY:NETMASK:HOSTNAME:DEVICE:AUTOCONF).  Debian's
- * kernel has no ip= (CONFIG_IP_PNP is off) and hands an unknown NAME=VALUE
- * option to init as an environment variable, so the Linux build
- * (-DBENCH_LINUX, as lib.sh's bench_linux_image compiles every program)
- * reads the same option from the environment and configures the
- * interface (eth0 unless ip= names one) with ioctl(SIOCSIFADDR,
- * SIOCSIFNETMASK, SIOCSIFFLAGS) before it serves: the same kernel command
- * line sets the address on both systems.
+ * The address: the kernel command line's ip= option (Linux's syntax),
+ * which Toro applies itself and the Linux guest's init (linux-init.c)
+ * applies for it, so the program finds its address on both systems.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -53,11 +46,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#ifdef BENCH_LINUX
-#include <arpa/inet.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
-#endif
 
 #define DEFAULT_PORT 5001
 #define BUF_SIZE (64 * 1024)	/* bytes per read() and write() */
@@ -94,63 +82,6 @@ number(const char *s, const char *what)
 		fail(what);
 	return v;
 }
-
-#ifdef BENCH_LINUX
-/* Sets one address-like property of interface name with ioctl. */
-static void
-set_addr(int s, const char *name, unsigned long req, const char *addr, const char *what)
-{
-	struct ifreq ifr;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-	sin->sin_family = AF_INET;
-	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
-		printf("ERROR ip=: bad %s \"%s\"\n", what, addr);
-		exit(1);
-	}
-	if (ioctl(s, req, &ifr) < 0)
-		die(what);
-}
-
-/* The Linux guest: ip= from the environment (see the top), applied with
- * ioctl, as Toro applies it from its command line. */
-static void
-configure_linux(void)
-{
-	const char *ip = getenv("ip");
-	char copy[256], *field[7] = { 0 }, *p;
-	const char *dev;
-	struct ifreq ifr;
-	int n = 0, s;
-
-	if (!ip || !*ip)
-		fail("no ip= on the kernel command line: the Linux guest has no address");
-	if (strlen(ip) >= sizeof(copy))
-		fail("ip= is too long");
-	strcpy(copy, ip);
-	/* Empty fields are fields: strsep, not strtok. */
-	for (p = copy; p && n < 7; n++)
-		field[n] = strsep(&p, ":");
-	if (!field[0] || !*field[0])
-		fail("ip= names no client address");
-	dev = field[5] && *field[5] ? field[5] : "eth0";
-	if ((s = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
-		die("socket for ioctl");
-	set_addr(s, dev, SIOCSIFADDR, field[0], "SIOCSIFADDR");
-	if (field[3] && *field[3])
-		set_addr(s, dev, SIOCSIFNETMASK, field[3], "SIOCSIFNETMASK");
-	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, dev, IFNAMSIZ - 1);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		die("SIOCGIFFLAGS");
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		die("SIOCSIFFLAGS");
-	close(s);
-}
-#endif
 
 static int
 accept_one(int ls, int nodelay)
@@ -298,9 +229,6 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (char)('a' + i % 26);
 
-#ifdef BENCH_LINUX
-	configure_linux();
-#endif
 	if ((ls = socket(AF_INET, SOCK_STREAM, 0)) < 0)
 		die("socket");
 	if (setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)

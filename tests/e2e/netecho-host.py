@@ -171,11 +171,8 @@ def udp(host, port):
 
 
 def server(portfile, nbytes, seconds):
-    ls = listen_on_portfile(portfile, seconds)
-    try:
-        c, peer = ls.accept()
-    except socket.timeout:
-        check(False, "server: the guest connected within %d s" % seconds)
+    c, peer = accept_on_portfile(portfile, seconds, "server")
+    if not c:
         return
     c.settimeout(5)
     h = hashlib.sha256()
@@ -201,7 +198,9 @@ def server(portfile, nbytes, seconds):
           "bytes (want %d)" % (peer[0], peer[1], got, nbytes))
 
 
-def listen_on_portfile(portfile, seconds):
+def accept_on_portfile(portfile, seconds, who):
+    """Listens on 127.0.0.1 (or $BIND), writes the port to PORTFILE and
+    takes one connection within SECONDS: (socket, peer), or (None, None)."""
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((os.environ.get("BIND", "127.0.0.1"), 0))
@@ -210,15 +209,16 @@ def listen_on_portfile(portfile, seconds):
     with open(portfile + ".tmp", "w") as f:
         f.write("%d\n" % ls.getsockname()[1])
     os.rename(portfile + ".tmp", portfile)
-    return ls
+    try:
+        return ls.accept()
+    except socket.timeout:
+        check(False, "%s: the guest connected within %d s" % (who, seconds))
+        return None, None
 
 
 def sink(portfile, seconds):
-    ls = listen_on_portfile(portfile, seconds)
-    try:
-        c, peer = ls.accept()
-    except socket.timeout:
-        check(False, "sink: the guest connected within %d s" % seconds)
+    c, peer = accept_on_portfile(portfile, seconds, "sink")
+    if not c:
         return
     c.settimeout(1)
     h = hashlib.sha256()

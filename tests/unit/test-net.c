@@ -57,30 +57,23 @@ static void
 rx_offloaded(const unsigned *parts, unsigned n, uint16_t ip_total, uint8_t proto,
 	     uint32_t nbflags)
 {
-	struct netbuf *head = netbuf_alloc(16), *tail = head;
-	uint8_t *e = netbuf_put_tail(head, 14 + 20 + 20 + parts[0]);
-	uint32_t seq = 1000, at = 0;
+	static struct frame fr;
+	uint8_t tcp[20 + 2048] = { 0 };
+	uint32_t at = 0;
 
-	memcpy(e, fake_nd.mac, 6);
-	memcpy(e + 6, "\x02\x00\x00\x00\x00\x09", 6);
-	put16(e + 12, ETHERTYPE_IP);
-	uint8_t *h = e + 14;
-	memset(h, 0, 40);
-	h[0] = 0x45;
-	put16(h + 2, ip_total);
-	h[8] = 64;
-	h[9] = proto;
-	put_addr(h + 12, PEER);
-	put_addr(h + 16, OUR);
-	put16(h + 10, ref_csum(h, 20, 0));
-	uint8_t *t = h + 20;
-	put16(t, 80);
-	put16(t + 2, 5000);
-	put32(t + 4, seq);
-	t[12] = 5 << 4;
-	t[13] = 0x19;			/* FIN PSH ACK */
+	put16(tcp, 80);
+	put16(tcp + 2, 5000);
+	put32(tcp + 4, 1000);
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x19;			/* FIN PSH ACK */
 	for (unsigned i = 0; i < parts[0]; i++)
-		t[20 + i] = (uint8_t)(at++ * 7);
+		tcp[20 + i] = (uint8_t)(at++ * 7);
+	uint8_t *h = frame_ip(&fr, PEER, OUR, proto, 1, 0, tcp, 20 + parts[0]);
+	put16(h + 2, ip_total);		/* the whole frame's, past this buffer */
+	put16(h + 10, 0);
+	put16(h + 10, ref_csum(h, 20, 0));
+	struct netbuf *head = netbuf_alloc(16), *tail = head;
+	memcpy(netbuf_put_tail(head, (uint32_t)fr.len), fr.b, fr.len);
 	for (unsigned k = 1; k < n; k++) {
 		struct netbuf *c = netbuf_alloc(100);
 		uint8_t *p = netbuf_put_tail(c, parts[k]);
