@@ -379,7 +379,6 @@ bad:
 static void
 fit_fd_limit(void)
 {
-#ifndef ON_TORO	/* no per-process limit there: the machine is the process */
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
@@ -390,7 +389,6 @@ fit_fd_limit(void)
 	}
 	if (rl.rlim_cur < (rlim_t)cfg.max_conns + 64 && rl.rlim_cur > 128)
 		cfg.max_conns = (int)(rl.rlim_cur - 64);
-#endif
 }
 
 int
