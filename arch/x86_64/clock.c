@@ -199,6 +199,7 @@ apic_timer_hz(void)
 			break;
 	}
 	lapic_write(LAPIC_TIMER_INIT, 0);
+	this_cpu()->timer_mode = 0;	/* masked: timer_arm sets it up again */
 	hz_now = c1 < c0 && t1 > t0 ?
 		muldiv64(c0 - c1, tsc_hz(), t1 - t0, 0) : 0;
 	if (!hz_now) {
@@ -213,13 +214,23 @@ apic_timer_hz(void)
 }
 
 /* Arms this CPU's timer to fire at (or, one-shot, a little before) deadline. */
+/*
+ * The LVT (and divider) are written only when this CPU's mode changes:
+ * each local APIC access is a VM exit, and under TCG one into QEMU's
+ * APIC model; an idle core re-arms its timer at every halt.
+ */
 static void
 timer_arm(uint64_t deadline, uint64_t now)
 {
+	struct percpu *cpu = this_cpu();
+
 	if (has_tsc_deadline()) {
-		lapic_write(LAPIC_LVT_TIMER, LVT_TSC_DEADLINE | LAPIC_TIMER_VECTOR);
-		/* The SDM asks for this between the LVT write and the MSR. */
-		__asm__ volatile("mfence" ::: "memory");
+		if (cpu->timer_mode != 2) {
+			lapic_write(LAPIC_LVT_TIMER, LVT_TSC_DEADLINE | LAPIC_TIMER_VECTOR);
+			/* The SDM asks for this between the LVT write and the MSR. */
+			__asm__ volatile("mfence" ::: "memory");
+			cpu->timer_mode = 2;
+		}
 		wrmsr(MSR_TSC_DEADLINE, deadline);
 		return;
 	}
@@ -229,8 +240,11 @@ timer_arm(uint64_t deadline, uint64_t now)
 		count = 1;
 	if (count > 0xFFFFFFFF)
 		count = 0xFFFFFFFF;
-	lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR);	/* one-shot */
-	lapic_write(LAPIC_TIMER_DIVIDE, TIMER_DIVIDE_BY_1);
+	if (cpu->timer_mode != 1) {
+		lapic_write(LAPIC_LVT_TIMER, LAPIC_TIMER_VECTOR);	/* one-shot */
+		lapic_write(LAPIC_TIMER_DIVIDE, TIMER_DIVIDE_BY_1);
+		cpu->timer_mode = 1;
+	}
 	lapic_write(LAPIC_TIMER_INIT, (uint32_t)count);
 }
 

@@ -26,6 +26,7 @@ struct percpu {
 	uint32_t apic_id;
 	struct sched_cpu *sched;	/* this CPU's scheduler (lib/sched) */
 	struct heap_cpu *heap;		/* this CPU's heap (lib/mm/heap.c) */
+	unsigned timer_mode;		/* the local APIC timer's LVT as clock.c last set it */
 };
 
 struct tss {

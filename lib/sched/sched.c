@@ -287,7 +287,13 @@ timer_rearm(struct sched_cpu *c, bool slice)
 		if (sample && (!when || (int64_t)(sample - when) < 0))
 			when = sample;
 	}
-	return when ? timer_arm_at(when) : true;
+	/* Armed for that already (the idle loop asks at every halt). */
+	if (!when || when == c->armed_tsc)
+		return true;
+	if (!timer_arm_at(when))
+		return false;
+	c->armed_tsc = when;
+	return true;
 }
 
 static void
@@ -510,6 +516,7 @@ sched_timer_interrupt(void)
 
 	if (!c)
 		return 0;
+	c->armed_tsc = 0;	/* it fired: the next arm is a real one */
 	incoming_drain(c);
 	timers_expire(c);
 	if (!slice_ticks || (c->current->flags & THREAD_IDLE)) {

@@ -67,6 +67,7 @@ struct sched_cpu {
 	int halted;			/* atomic: idle, about to halt or halted */
 	unsigned nthreads;		/* atomic: threads placed here */
 	struct thread *sleepers;	/* by wake_tsc, earliest first */
+	uint64_t armed_tsc;		/* the timer is armed for this and has not fired (0: unknown) */
 	struct thread *fpu_owner;	/* whose state the FPU registers hold */
 	struct thread *handoff;		/* left the core at the last switch */
 	struct thread *cache;		/* exited threads kept for reuse */
