@@ -31,7 +31,7 @@ struct toro_net_stats {
 	uint64_t arp_rx, arp_tx, arp_drop_bad, arp_drop_storm, arp_queue_drop;
 	/* IPv4. */
 	uint64_t ip_rx, ip_tx, ip_drop_short, ip_drop_csum, ip_drop_len,
-		 ip_drop_version, ip_drop_ttl, ip_drop_martian, ip_drop_not_ours,
+		 ip_drop_version, ip_drop_ttl /* always 0 */, ip_drop_martian, ip_drop_not_ours,
 		 ip_drop_proto, ip_drop_noroute;
 	/* Fragments: received, datagrams reassembled, dropped, timed out,
 	 * overlapping, over the limits. */

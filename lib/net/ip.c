@@ -351,8 +351,8 @@ ip_input(struct netif *nif, struct netbuf *nb)
 	 * (virtio 5.1.6.4), and the header is 20-60 bytes. */
 	else if (net_csum_fold(net_csum_add(0, h, ihl)))
 		why = &net_stats.ip_drop_csum;
-	else if (!h[8])
-		why = &net_stats.ip_drop_ttl;
+	/* No TTL check: a host MUST NOT discard a datagram for a TTL below 2
+	 * (RFC 1122 3.2.1.7), and we forward nothing. */
 	else
 		why = NULL;
 	if (why)

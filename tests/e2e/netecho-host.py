@@ -475,7 +475,7 @@ def garbage(ifname, gmac, gaddr):
         w.eth(w.ip(host, w.tcp(host, 5555, 7, 1, 0, SYN, good_sum=False)))
         w.eth(w.ip(host, w.tcp(host, 5555, 7, 1, 0, SYN, doff=2)))
         w.eth(w.ip(host, w.tcp(host, 5555, 7, 1, 0, SYN, doff=15)))
-        w.eth(w.ip(host, tcp_ok, ttl=0))                  # TTL 0
+        w.eth(w.ip(host, tcp_ok, ttl=0))                  # TTL 0: taken (RFC 1122 3.2.1.7)
         w.eth(w.ip(host, b"\0" * 5, proto=17))            # UDP cut short
         w.eth(bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(0, 100))))
         w.eth(w.ip(host, bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(0, 60))),

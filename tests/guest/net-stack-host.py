@@ -155,7 +155,7 @@ def garbage(ifname, mac, addr):
         eth(ip(udp(b"x"), ver=0x4F))               # IHL past the packet
         eth(ip(udp(b"x"), total=1400))             # total length past the frame
         eth(ip(udp(b"x"), fix_sum=False))          # header checksum 0
-        eth(ip(udp(b"x"), ttl=0))                  # TTL 0
+        eth(ip(udp(b"x"), ttl=0))                  # TTL 0: taken (RFC 1122 3.2.1.7)
         eth(ip(b"\0" * 5))                         # UDP header cut short
         eth(ip(udp(b"x", length=300)))             # UDP length past the packet
         eth(ip(udp(b"hello", good_sum=False)))     # UDP checksum

@@ -515,9 +515,13 @@ test_ipv4(void)
 	f.b[14 + 8] = 0;
 	put16(f.b + 14 + 10, 0);
 	put16(f.b + 14 + 10, ref_csum(f.b + 14, 20, 0));
+	/* RFC 1122 3.2.1.7: a host must not discard a datagram for a TTL
+	 * below 2; TTL is a router's business, and we forward nothing. */
 	d = STAT(ip_drop_ttl);
 	rx(&f, 0);
-	is_int(STAT(ip_drop_ttl), d + 1, "TTL 0: ip_drop_ttl");
+	ok(STAT(ip_drop_ttl) == d && tx.n == 1 && tx.frame[0][14 + 20] == ICMP_ECHO_REPLY &&
+	   tx.frame[0][14 + 8] == 64, "an echo request with TTL 0 is answered, with TTL 64");
+	tx_clear();
 
 	d = STAT(ip_drop_not_ours);
 	frame_ip(&f, PEER, NET_ADDR(10, 0, 0, 3), IPPROTO_ICMP_, 3, 0, echo8, 8);
