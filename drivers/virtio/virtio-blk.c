@@ -72,35 +72,17 @@ struct vblk {
 static unsigned opt_cpu;
 static unsigned opt_timeout_s = 30;
 
-static int
-parse_uint(const char *v, unsigned max, unsigned *out)
-{
-	unsigned n = 0;
-
-	if (!v || !*v)
-		return -EINVAL;
-	for (; *v; v++) {
-		if (*v < '0' || *v > '9' || n > max / 10)
-			return -EINVAL;
-		n = n * 10 + (unsigned)(*v - '0');
-	}
-	if (n > max)
-		return -EINVAL;
-	*out = n;
-	return 0;
-}
-
 int
 virtio_blk_set_cpu(const char *v)
 {
-	return parse_uint(v, 63, &opt_cpu);
+	return kparse_uint(v, 63, &opt_cpu);
 }
 
 int
 virtio_blk_set_timeout(const char *v)
 {
 	unsigned s;
-	int err = parse_uint(v, 3600, &s);
+	int err = kparse_uint(v, 3600, &s);
 
 	if (!err && !s)
 		err = -EINVAL;
