@@ -32,6 +32,7 @@
 #include <toro/dev.h>
 #include <toro/net.h>
 
+#include "net-guest.h"
 #include "tap.h"
 
 static unsigned char buf[65536], big[65507];
@@ -55,17 +56,6 @@ to(const char *addr, int port)
 
 	inet_pton(AF_INET, addr, &a.sin_addr);
 	return a;
-}
-
-static const char *
-ntoa(uint32_t a)
-{
-	static char s[4][16];
-	static int k;
-	struct in_addr in = { a };
-
-	k = (k + 1) % 4;
-	return inet_ntop(AF_INET, &in, s[k], sizeof(s[k]));
 }
 
 static int
@@ -117,23 +107,6 @@ test_loopback(void)
 	close(b);
 	close(c2);
 	return tap_end();
-}
-
-static void
-print_stats(void)
-{
-	struct toro_net_stats s;
-
-	if (toro_net_stats(&s, sizeof(s)))
-		return;
-#define P(x) printf("stat " #x " %llu\n", (unsigned long long)s.x)
-	P(rx_packets); P(tx_packets); P(eth_drop_short); P(eth_drop_type); P(eth_drop_dst);
-	P(arp_rx); P(arp_drop_bad); P(arp_drop_storm); P(ip_drop_short); P(ip_drop_csum);
-	P(ip_drop_len); P(ip_drop_version); P(ip_drop_ttl); P(ip_frag_reasm);
-	P(ip_frag_overlap); P(ip_frag_drop); P(icmp_rx); P(icmp_tx); P(udp_rx);
-	P(udp_drop_csum); P(udp_drop_short); P(netbufs_in_use); P(arp_entries);
-	P(frag_datagrams);
-#undef P
 }
 
 /* Echoes UDP on port 7 until "quit" or the deadline. */
