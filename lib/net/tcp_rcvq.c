@@ -246,6 +246,15 @@ tcp_rcv_window_update_due(const struct tcp_pcb *pcb)
 	default:
 		return false;
 	}
+	/*
+	 * As Linux's tcp_cleanup_rbuf(): only once what the peer may still
+	 * send has fallen to half the most we would offer, and the update at
+	 * least doubles it.  Until then the ACKs of arriving data carry the
+	 * window anyway, and an update of its own after every read would
+	 * cost a transmission (a VM exit) each time.
+	 */
+	if (2 * (uint64_t)cur > tcp_min32(pcb->rcvbuf, window_max(pcb)) || wnd < 2 * (uint64_t)cur)
+		return false;
 	return wnd > cur && wnd - cur >= tcp_min32(2u * pcb->adv_mss, pcb->rcvbuf / 2);
 }
 
