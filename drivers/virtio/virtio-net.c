@@ -640,7 +640,7 @@ virtio_net_attach(struct virtio_dev *d)
 	n->nd.ops = &vnet_ops;
 	n->nd.priv = n;
 	n->nd.mtu = 1500;
-	n->nd.features = (n->tx_csum ? NETDEV_F_TX_CSUM : 0) |
+	n->nd.features = NETDEV_F_SG | (n->tx_csum ? NETDEV_F_TX_CSUM : 0) |
 			 (n->tso ? NETDEV_F_TSO : 0) |
 			 (virtio_has(d, VIRTIO_NET_F_GUEST_CSUM) ? NETDEV_F_RX_CSUM : 0);
 	n->nd.cpu = d->irq_cpu;

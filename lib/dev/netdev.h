@@ -45,6 +45,7 @@
 #define NETDEV_F_TX_CSUM	1	/* honours NB_CSUM_PARTIAL */
 #define NETDEV_F_RX_CSUM	2	/* may set NB_CSUM_VALID */
 #define NETDEV_F_TSO		4	/* honours gso_size on TCP/IPv4 frames (with TX_CSUM) */
+#define NETDEV_F_SG		8	/* takes a header netbuf with slices (netbuf.h) */
 
 struct netdev;
 

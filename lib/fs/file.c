@@ -323,6 +323,78 @@ file_write(struct file *f, const void *buf, size_t len, off_t *at)
 	return n;
 }
 
+#define SENDFILE_MAX	0x7ffff000	/* Linux's MAX_RW_COUNT: one call moves at most this */
+#define SENDFILE_BOUNCE	65536		/* the buffer of the copying path */
+
+/*
+ * One step of sendfile: the bytes written (of *tried, which it sets), 0
+ * at the end of in, or an error.
+ */
+static ssize_t
+sendfile_step(struct file *out, struct file *in, off_t pos, size_t want,
+	      size_t *tried, char **bounce)
+{
+	const struct vnode_ops *iops = in->vn->ops, *oops = out->vn->ops;
+	ssize_t got, n;
+
+	if (iops->pin && oops->send_ref) {
+		const void *data;
+		struct kbuf *ref;
+		if ((got = iops->pin(in->vn, pos, want, &data, &ref)) <= 0)
+			return got;
+		*tried = (size_t)got;
+		n = oops->send_ref(out->vn, data, (size_t)got, false, ref);
+		kbuf_put(ref);
+		return n;
+	}
+	if (!*bounce && !(*bounce = kmalloc(SENDFILE_BOUNCE)))
+		return -ENOMEM;
+	if ((got = iops->read(in->vn, *bounce, want < SENDFILE_BOUNCE ? want : SENDFILE_BOUNCE,
+			      pos)) <= 0)
+		return got;
+	*tried = (size_t)got;
+	/* Bytes read and not written are dropped: pos moves past these only. */
+	return file_write(out, *bounce, (size_t)got, NULL);
+}
+
+ssize_t
+file_sendfile(struct file *out, struct file *in, off_t *at, size_t count)
+{
+	char *bounce = NULL;
+	size_t done = 0, tried = 0;
+	ssize_t r = 0;
+
+	if ((in->flags & O_ACCMODE) == O_WRONLY || (out->flags & O_ACCMODE) == O_RDONLY)
+		return -EBADF;
+	if ((in->vn->type != S_IFREG && in->vn->type != S_IFBLK) || !in->vn->ops->read ||
+	    (out->flags & O_APPEND))
+		return -EINVAL;	/* as Linux: in must be file-like, out not appending */
+	if (!at)
+		kmutex_lock(&in->pos_lock);
+	off_t pos = at ? *at : in->pos;
+	if (count > SENDFILE_MAX)
+		count = SENDFILE_MAX;
+	if (count > (uint64_t)(INT64_MAX - pos))
+		count = (size_t)(INT64_MAX - pos);
+	while (done < count) {
+		r = sendfile_step(out, in, pos, count - done, &tried, &bounce);
+		if (r <= 0)
+			break;
+		done += (size_t)r;
+		pos += r;
+		if ((size_t)r < tried)
+			break;	/* out took less (non-blocking, a signal): stop here */
+	}
+	if (at) {
+		*at = pos;
+	} else {
+		in->pos = pos;
+		kmutex_unlock(&in->pos_lock);
+	}
+	kfree(bounce);
+	return done ? (ssize_t)done : r;
+}
+
 off_t
 file_seek(struct file *f, off_t off, int whence)
 {

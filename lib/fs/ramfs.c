@@ -4,6 +4,9 @@
  * bytes are one growing buffer; a directory is a list of entries in
  * creation order, each with a sequence number that is its readdir
  * cookie, so removing entries never makes readdir skip or repeat one.
+ * sendfile() sends a file's bytes without copying them (ramfs_pin); a
+ * write or truncate while the network still holds them moves the file to
+ * a copy first (own()).
  * Every entry holds a reference on its node; a node goes away when its
  * last entry and its last open file are gone.  Not for anything that
  * must survive a reboot, and no hard links.
@@ -17,6 +20,7 @@
 #include <sys/statfs.h>
 
 #include "lib/fs/vfs.h"
+#include "lib/kernel/kbuf.h"
 #include "lib/kernel/spinlock.h"
 #include "lib/mm/kheap.h"
 
@@ -30,6 +34,19 @@ struct ramfs_entry {
 	char name[];
 };
 
+/*
+ * A file's bytes.  The node holds one reference; sendfile() lends the
+ * bytes to TCP (vnode_ops.pin), whose queued segments hold more until
+ * the peer acknowledges them.  A node changes its bytes in place only
+ * while its reference is the only one, and otherwise moves to a copy
+ * first, so what was lent never changes under the network.
+ */
+struct ramfs_blob {
+	struct kbuf ref;
+	size_t cap;
+	char bytes[];
+};
+
 struct ramfs_node {
 	struct vnode vn;
 	struct spinlock lock;		/* data, size, mode, times */
@@ -38,8 +55,9 @@ struct ramfs_node {
 	int64_t mtime;
 	union {
 		struct {		/* regular file, symlink target */
-			char *data;
-			size_t size, cap;
+			char *data;	/* blob->bytes, or NULL */
+			size_t size;
+			struct ramfs_blob *blob;
 		} f;
 		struct {
 			struct ramfs_entry *head, *tail;
@@ -57,6 +75,47 @@ static struct ramfs_node *
 R(struct vnode *vn)
 {
 	return (struct ramfs_node *)vn;
+}
+
+static void
+blob_release(struct kbuf *b)
+{
+	kfree(b);	/* ref is the blob's first member */
+}
+
+/*
+ * Makes n's bytes its own to change (a copy if they are lent out) with
+ * room for need bytes, keeping the first keep (<= size) of them.
+ */
+static int
+own(struct ramfs_node *n, size_t need, size_t keep)
+{
+	struct ramfs_blob *b = n->f.blob, *nb;
+	bool lent = b && kbuf_shared(&b->ref);
+	size_t cap = b ? b->cap : 64;
+
+	if (b && !lent && need <= b->cap)
+		return 0;
+	while (cap < need)
+		cap = cap > (SIZE_MAX >> 1) ? need : cap * 2;
+	if (cap > SIZE_MAX - sizeof(*nb))
+		return -ENOSPC;
+	if (b && !lent) {
+		if (!(nb = krealloc(b, sizeof(*nb) + cap)))
+			return -ENOSPC;
+	} else {
+		if (!(nb = kmalloc(sizeof(*nb) + cap)))
+			return -ENOSPC;
+		kbuf_init(&nb->ref, blob_release);
+		if (b) {
+			memcpy(nb->bytes, b->bytes, keep);
+			kbuf_put(&b->ref);
+		}
+	}
+	nb->cap = cap;
+	n->f.blob = nb;
+	n->f.data = nb->bytes;
+	return 0;
 }
 
 static struct ramfs_node *
@@ -179,25 +238,26 @@ ramfs_create(struct vnode *vn, const char *name, size_t len, mode_t mode,
 	return r;
 }
 
+static int ramfs_unlink(struct vnode *vn, const char *name, size_t len);
+
 static int
 ramfs_symlink(struct vnode *vn, const char *name, size_t len, const char *target)
 {
 	size_t tlen = strlen(target);
-	char *copy = kmalloc(tlen + 1);
 	struct ramfs_node *n;
-
-	if (!copy)
-		return -ENOSPC;
 	int r = make(vn, name, len, S_IFLNK | 0777, &n);
-	if (r) {
-		kfree(copy);
+
+	if (r)
 		return r;
+	r = own(n, tlen + 1, 0);
+	if (!r) {
+		memcpy(n->f.data, target, tlen + 1);
+		n->f.size = tlen;
+	} else {
+		ramfs_unlink(vn, name, len);	/* not left behind empty */
 	}
-	memcpy(copy, target, tlen + 1);
-	n->f.data = copy;
-	n->f.size = n->f.cap = tlen;
 	vn_put(&n->vn);
-	return 0;
+	return r;
 }
 
 static int
@@ -271,25 +331,6 @@ ramfs_read(struct vnode *vn, void *buf, size_t len, off_t off)
 	return (ssize_t)got;
 }
 
-/* Room for size bytes, zeroing what lies between the old size and it. */
-static int
-reserve(struct ramfs_node *n, size_t size)
-{
-	if (size > n->f.cap) {
-		size_t cap = n->f.cap ? n->f.cap : 64;
-		while (cap < size)
-			cap = cap > (SIZE_MAX >> 1) ? size : cap * 2;
-		char *d = krealloc(n->f.data, cap);
-		if (!d)
-			return -ENOSPC;
-		n->f.data = d;
-		n->f.cap = cap;
-	}
-	if (size > n->f.size)
-		memset(n->f.data + n->f.size, 0, size - n->f.size);
-	return 0;
-}
-
 static ssize_t
 ramfs_write(struct vnode *vn, const void *buf, size_t len, off_t *pos,
 	    bool append)
@@ -301,12 +342,15 @@ ramfs_write(struct vnode *vn, const void *buf, size_t len, off_t *pos,
 	if (append)
 		*pos = (off_t)n->f.size;
 	uint64_t end = (uint64_t)*pos + len;
-	if (end > (uint64_t)INT64_MAX || end < (uint64_t)*pos)
+	if (end > (uint64_t)INT64_MAX || end < (uint64_t)*pos || end > SIZE_MAX) {
 		r = -EFBIG;
-	else if (len && !(r = reserve(n, (size_t)*pos))) {
-		size_t keep = n->f.size > end ? n->f.size : (size_t)end;
-		if (!(r = reserve(n, keep))) {
-			memcpy(n->f.data + *pos, buf, len);
+	} else if (len) {
+		size_t size = n->f.size, at = (size_t)*pos;
+		size_t keep = size > end ? size : (size_t)end;
+		if (!(r = own(n, keep, size))) {
+			if (at > size)
+				memset(n->f.data + size, 0, at - size);
+			memcpy(n->f.data + at, buf, len);
 			n->f.size = keep;
 			*pos = (off_t)end;
 		}
@@ -320,10 +364,21 @@ ramfs_truncate(struct vnode *vn, off_t size)
 {
 	struct ramfs_node *n = R(vn);
 
+	size_t old, want = (size_t)size;
+	int r = 0;
+
+	if ((uint64_t)size > SIZE_MAX)
+		return -EFBIG;
 	spin_lock(&n->lock);
-	int r = reserve(n, (size_t)size);
+	old = n->f.size;
+	if (want > old) {
+		if (!(r = own(n, want, old)))
+			memset(n->f.data + old, 0, want - old);
+	} else if (want < old && n->f.blob && kbuf_shared(&n->f.blob->ref)) {
+		r = own(n, want, want);	/* the lent bytes stay as they were */
+	}
 	if (!r)
-		n->f.size = (size_t)size;
+		n->f.size = want;
 	spin_unlock(&n->lock);
 	return r;
 }
@@ -388,6 +443,25 @@ ramfs_readlink(struct vnode *vn, char *buf, size_t len)
 	return (ssize_t)k;
 }
 
+/* sendfile() from a RAM file: its bytes lent, not copied. */
+static ssize_t
+ramfs_pin(struct vnode *vn, off_t off, size_t len, const void **data, struct kbuf **ref)
+{
+	struct ramfs_node *n = R(vn);
+	size_t got = 0;
+
+	spin_lock(&n->lock);
+	if (off >= 0 && (uint64_t)off < n->f.size) {
+		got = n->f.size - (size_t)off;
+		if (got > len)
+			got = len;
+		*data = n->f.data + off;
+		*ref = kbuf_get(&n->f.blob->ref);
+	}
+	spin_unlock(&n->lock);
+	return (ssize_t)got;
+}
+
 static void
 ramfs_release(struct vnode *vn)
 {
@@ -396,8 +470,8 @@ ramfs_release(struct vnode *vn)
 	if (vn->type == S_IFDIR) {
 		while (n->d.head)
 			vn_put(&link_out(n, &n->d.head)->vn);
-	} else {
-		kfree(n->f.data);
+	} else if (n->f.blob) {
+		kbuf_put(&n->f.blob->ref);
 	}
 	kfree(n);
 }
@@ -415,6 +489,7 @@ static const struct vnode_ops ramfs_ops = {
 	.getattr = ramfs_getattr,
 	.readdir = ramfs_readdir,
 	.readlink = ramfs_readlink,
+	.pin = ramfs_pin,
 	.release = ramfs_release,
 };
 

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "lib/kernel/kbuf.h"
 #include "lib/sched/kmutex.h"
 
 struct vnode;
@@ -101,6 +102,18 @@ struct vnode_ops {
 	 */
 	ssize_t (*readv)(struct vnode *vn, const struct iovec *iov, int cnt);
 	ssize_t (*writev)(struct vnode *vn, const struct iovec *iov, int cnt);
+	/*
+	 * sendfile() without a copy, where both ends have these (NULL: the
+	 * VFS copies through a buffer).  pin: up to len of the file's bytes
+	 * at off, in place: *data and a reference in *ref that keeps those
+	 * bytes unchanged until it is dropped (kbuf.h); the count, 0 at or
+	 * past the end.  send_ref: writes len bytes from buf like write(),
+	 * keeping references on ref instead of copying; more: MSG_MORE.
+	 */
+	ssize_t (*pin)(struct vnode *vn, off_t off, size_t len, const void **data,
+		       struct kbuf **ref);
+	ssize_t (*send_ref)(struct vnode *vn, const void *buf, size_t len, bool more,
+			    struct kbuf *ref);
 	/* The last reference went away. */
 	void (*release)(struct vnode *vn);
 };
@@ -221,6 +234,14 @@ int fd_set_cloexec(int fd, bool on);
 
 ssize_t file_read(struct file *f, void *buf, size_t len, off_t *at);
 ssize_t file_write(struct file *f, const void *buf, size_t len, off_t *at);
+/*
+ * sendfile(): up to count bytes of in (a regular file or block device)
+ * from *at (at NULL: its position, which then moves) written to out as
+ * write() would; without a copy where in can lend its bytes and out take
+ * them (vnode_ops.pin, send_ref), else through a buffer.  The count (0
+ * at the end of in) or an error; *at moves past what was written.
+ */
+ssize_t file_sendfile(struct file *out, struct file *in, off_t *at, size_t count);
 off_t file_seek(struct file *f, off_t off, int whence);
 /* Linux dirent64 records into buf; bytes filled, 0 at the end. */
 ssize_t file_getdents(struct file *f, void *buf, size_t len);

@@ -128,6 +128,35 @@ nb_copy(const struct netbuf *nb)
 }
 
 struct netbuf *
+nb_linear(struct netbuf *nb)
+{
+	uint32_t head = netbuf_headroom(nb), total = nb_total_len(nb);
+	struct netbuf *c;
+
+	if (!nb->nslices)
+		return nb;
+	if (nb->frag || head > NETBUF_CAPACITY || total > NETBUF_CAPACITY - head ||
+	    !(c = netbuf_alloc(head))) {
+		netbuf_put(nb);
+		return NULL;
+	}
+	memcpy(c->data, nb->data, nb->len);
+	c->len = nb->len;
+	for (unsigned i = 0; i < nb->nslices; i++) {
+		memcpy(c->data + c->len, nb->slices[i].data, nb->slices[i].len);
+		c->len += nb->slices[i].len;
+	}
+	c->flags = nb->flags;
+	c->csum_start = nb->csum_start;
+	c->csum_offset = nb->csum_offset;
+	c->dev = nb->dev;
+	c->l3 = nb->l3;
+	c->l4 = nb->l4;
+	netbuf_put(nb);
+	return c;
+}
+
+struct netbuf *
 nb_unshare(struct netbuf *nb)
 {
 	if (__atomic_load_n(&nb->refs, __ATOMIC_ACQUIRE) == 1)

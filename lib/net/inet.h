@@ -122,6 +122,13 @@ uint32_t nb_csum_chain(uint32_t sum, const struct netbuf *nb);
 struct netbuf *nb_copy(const struct netbuf *nb);
 /* nb itself when no one else holds it, else a private copy (nb released). */
 struct netbuf *nb_unshare(struct netbuf *nb);
+/*
+ * A frame with slices (TCP's lent or offloaded payload) as one linear
+ * netbuf of its own, for a path that reads bytes at data (loopback); nb
+ * itself without slices.  nb is released; NULL if it does not fit one
+ * netbuf or memory runs out.
+ */
+struct netbuf *nb_linear(struct netbuf *nb);
 
 /* ------------------------------------------------------------- core */
 

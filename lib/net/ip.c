@@ -113,15 +113,13 @@ ip_route_src(uint32_t dst, uint16_t *mtu)
 	return nif->addr;
 }
 
-bool
-ip_route_tso(uint32_t dst)
+unsigned
+ip_route_features(uint32_t dst)
 {
 	uint32_t nexthop;
 	struct netif *nif = ip_route(dst, &nexthop);
 
-	return nif && nif != &loopback_if &&
-	       (nif->dev->features & (NETDEV_F_TSO | NETDEV_F_TX_CSUM)) ==
-	       (NETDEV_F_TSO | NETDEV_F_TX_CSUM);
+	return nif && nif != &loopback_if ? nif->dev->features : 0;
 }
 
 /* ------------------------------------------------------------- offload */

@@ -28,6 +28,8 @@ loop_enqueue(struct netbuf *nb)
 		return -ENOBUFS;
 	}
 	nb = nb_unshare(nb);
+	if (nb)
+		nb = nb_linear(nb);	/* a route that changed under TCP's TF_SG */
 	if (!nb) {
 		NET_STAT(loop_drop);
 		return -ENOBUFS;

@@ -81,8 +81,11 @@ int ip_output(struct netbuf *nb, uint32_t src, uint32_t dst, uint8_t proto,
  * that path's MTU (IP packet bytes) in *mtu if mtu is not NULL.
  */
 uint32_t ip_route_src(uint32_t dst, uint16_t *mtu);
-/* Whether the route to dst leaves through a device with TCP segmentation offload. */
-bool ip_route_tso(uint32_t dst);
+/*
+ * The NETDEV_F_* features of the device the route to dst leaves through:
+ * 0 without a route and through loopback, which takes linear frames only.
+ */
+unsigned ip_route_features(uint32_t dst);
 /* Whether addr is one of ours (including 127.0.0.0/8 and INADDR_ANY). */
 bool ip_is_local(uint32_t addr);
 

@@ -128,6 +128,8 @@ netbuf_put(struct netbuf *nb)
 
 		for (unsigned i = 0; i < nb->nslices; i++)
 			netbuf_put(nb->slices[i].nb);	/* never a header netbuf itself */
+		if (nb->ext)
+			kbuf_put(nb->ext);
 
 		netbuf_free(nb);
 		nb = frag;

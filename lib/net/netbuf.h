@@ -5,7 +5,9 @@
  * NIC drivers all pass frames as netbufs, so a payload byte is copied at
  * most once each way: the device writes a received frame straight into a
  * netbuf that ends up on a socket's receive queue (recv() copies it out);
- * send() copies the caller's bytes into netbufs that the device reads.
+ * send() copies the caller's bytes into netbufs that the device reads,
+ * and sendfile() from a RAM file copies nothing: TCP's netbufs point at
+ * the file's bytes (ext below).
  *
  * A netbuf is reference-counted: TCP keeps a sent segment on its
  * retransmission queue while the driver still holds it for the device.
@@ -21,6 +23,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "lib/kernel/kbuf.h"
 
 /* Room for virtio-net's header + Ethernet + IPv4 + TCP with options. */
 #define NETBUF_HEADROOM		128
@@ -93,6 +97,14 @@ struct netbuf {
 	struct nb_slice *slices;
 	uint16_t nslices;
 	uint16_t gso_size;
+	/*
+	 * TCP's send queue only (tcp_snd_payload): the segment's payload is
+	 * not in this block but at ext_data, read-only memory lent without
+	 * a copy (a RAM file's bytes, sendfile()) that the reference in ext
+	 * keeps alive; the last netbuf_put() drops it.
+	 */
+	struct kbuf *ext;
+	const uint8_t *ext_data;
 	uint8_t buf[];			/* the block, up to NETBUF_SIZE in all */
 };
 
@@ -137,7 +149,7 @@ netbuf_ref(struct netbuf *nb)
 	return nb;
 }
 /* Drops a reference; the last one returns the netbuf (and its frag chain
- * and slices' references) to the pool. */
+ * and slices' and ext's references) to the pool. */
 void netbuf_put(struct netbuf *nb);
 /* Frees a whole ->next-linked list (one reference each). */
 void netbuf_put_list(struct netbuf *nb);

@@ -378,9 +378,13 @@ iov_total(const struct iovec *iov, int cnt)
 	return n;
 }
 
-/* Stream send: everything unless non-blocking, a timeout or an error. */
+/*
+ * Stream send: everything unless non-blocking, a timeout or an error;
+ * with ref, the bytes are lent, not copied (tcp_send_ref).
+ */
 static ssize_t
-tcp_sendv(struct socket *s, const struct iovec *iov, int cnt, int flags, bool nb)
+tcp_sendv(struct socket *s, const struct iovec *iov, int cnt, int flags, bool nb,
+	  struct kbuf *ref)
 {
 	uint64_t deadline = deadline_of(s->sndtimeo_ns);
 	size_t total = iov_total(iov, cnt), sent = 0, off = 0;
@@ -395,7 +399,7 @@ tcp_sendv(struct socket *s, const struct iovec *iov, int cnt, int flags, bool nb
 		}
 		size_t n = iov[i].iov_len - off;
 		bool more = (flags & MSG_MORE) || sent + n < total;
-		r = tcp_send(s->tcp, (const char *)iov[i].iov_base + off, n, more);
+		r = tcp_send_ref(s->tcp, (const char *)iov[i].iov_base + off, n, more, ref);
 		if (r > 0) {
 			sent += (size_t)r, off += (size_t)r;
 			continue;
@@ -448,8 +452,21 @@ sock_sendv(struct socket *s, const struct iovec *iov, int cnt, int flags,
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
 	if (s->tcp)
-		return s->listening ? -ENOTCONN : tcp_sendv(s, iov, cnt, flags, nb);
+		return s->listening ? -ENOTCONN : tcp_sendv(s, iov, cnt, flags, nb, NULL);
 	return udp_sendv(s, iov, cnt, to);
+}
+
+/* The vnode's send_ref (sendfile): lent bytes go on a stream unchanged. */
+static ssize_t
+sock_send_ref(struct vnode *vn, const void *buf, size_t len, bool more,
+	      struct kbuf *ref)
+{
+	struct socket *s = vn->priv;
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+
+	if (!s->tcp || s->listening)
+		return sock_sendv(s, &iov, 1, more ? MSG_MORE : 0, NULL);
+	return tcp_sendv(s, &iov, 1, more ? MSG_MORE : 0, sock_nonblock(s), ref);
 }
 
 /*
@@ -681,6 +698,7 @@ static const struct vnode_ops sock_ops = {
 	.write = sock_write,
 	.readv = sock_readv,
 	.writev = sock_writev,
+	.send_ref = sock_send_ref,
 	.getattr = sock_getattr,
 	.ioctl = sock_ioctl,
 	.poll = sock_poll,

@@ -13,6 +13,7 @@
  */
 #include "lib/net/tcp_internal.h"
 
+#include "lib/dev/netdev.h"
 #include "lib/mm/kheap.h"
 
 struct tcp_htable tcp_ehash, tcp_lhash, tcp_bhash;
@@ -497,10 +498,12 @@ tcp_set_mss(struct tcp_pcb *pcb, uint16_t peer_mss)
 	uint32_t mss;
 
 	ip_route_src(pcb->c.raddr, &mtu);
-	if (ip_route_tso(pcb->c.raddr))
+	unsigned f = ip_route_features(pcb->c.raddr);
+	pcb->flags &= ~(TF_TSO | TF_SG);
+	if ((f & (NETDEV_F_TSO | NETDEV_F_TX_CSUM)) == (NETDEV_F_TSO | NETDEV_F_TX_CSUM))
 		pcb->flags |= TF_TSO;
-	else
-		pcb->flags &= ~TF_TSO;
+	if (f & NETDEV_F_SG)
+		pcb->flags |= TF_SG;
 	mss = mtu > IP_HLEN + TCP_HLEN + TCP_MIN_MSS ? mtu - IP_HLEN - TCP_HLEN : TCP_DEFAULT_MSS;
 	mss = tcp_min32(mss, TCP_MSS_MAX);
 	if (pcb->user_mss)

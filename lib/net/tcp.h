@@ -7,7 +7,8 @@
  *
  * Data moves with one copy each way: tcp_send() copies the caller's
  * bytes into netbufs (MSS-sized, headroom for the headers) that are sent
- * and kept for retransmission; tcp_recv() copies out of the received
+ * and kept for retransmission, or with none (tcp_send_ref: the netbufs
+ * point at lent memory); tcp_recv() copies out of the received
  * netbufs queued in order.  Connections live in hash tables (no fixed
  * per-connection table); a PCB outlives its socket through FIN_WAIT/
  * TIME_WAIT and is freed by TCP itself.
@@ -48,6 +49,15 @@ int tcp_connect(struct tcp_pcb *pcb, uint32_t addr, uint16_t port);
  * connection's error (-ECONNRESET, -ETIMEDOUT).  more: MSG_MORE.
  */
 ssize_t tcp_send(struct tcp_pcb *pcb, const void *buf, size_t len, bool more);
+/*
+ * The same without the copy where it can: buf..buf+len stays unchanged
+ * while ref (not NULL) is held, and each queued segment keeps a
+ * reference on it until it is acknowledged.  A partial segment already
+ * queued is first filled by copying.
+ */
+struct kbuf;
+ssize_t tcp_send_ref(struct tcp_pcb *pcb, const void *buf, size_t len, bool more,
+		     struct kbuf *ref);
 /*
  * Copies up to len received bytes; 0 at end of stream, -EAGAIN when
  * nothing is queued, -ENOTCONN, or the connection's error.  peek:

@@ -125,12 +125,16 @@ tcp_connect(struct tcp_pcb *pcb, uint32_t addr, uint16_t port)
 }
 
 /*
- * Copies up to len bytes into the send queue: first into the last
- * netbuf if it was never sent and has room (small writes coalesce while
- * Nagle holds them), then into fresh MSS-sized netbufs.
+ * Queues up to len bytes: first into the last netbuf if it was never
+ * sent and has room (small writes coalesce while Nagle holds them), then
+ * into fresh MSS-sized netbufs -- copied, or with ref (not NULL) not
+ * copied: such netbufs point into buf and hold a reference on ref each.
+ * A lent run that continues the last netbuf's own lent bytes just
+ * lengthens it; one that follows copied bytes tops their netbuf up by
+ * copying, so that segments stay full.
  */
 static size_t
-snd_append(struct tcp_pcb *pcb, const uint8_t *buf, size_t len)
+snd_append(struct tcp_pcb *pcb, const uint8_t *buf, size_t len, struct kbuf *ref)
 {
 	size_t done = 0;
 
@@ -140,12 +144,21 @@ snd_append(struct tcp_pcb *pcb, const uint8_t *buf, size_t len)
 
 		if (nb && SEQ_GEQ(nb->seq, pcb->snd_max))
 			have = pcb->write_seq - nb->seq;
-		if (!nb || SEQ_LT(nb->seq, pcb->snd_max) || have >= pcb->mss) {
+		bool room = nb && SEQ_GEQ(nb->seq, pcb->snd_max) && have < pcb->mss;
+		bool lent_on = room && nb->ext && nb->ext == ref &&
+			       nb->ext_data + have == buf + done;
+		if (room && nb->ext && !lent_on)
+			room = false;	/* lent bytes of something else */
+		if (!room) {
 			nb = netbuf_alloc(NETBUF_HEADROOM);
 			if (!nb)
 				break;
 			nb->seq = pcb->write_seq;
 			nb->next = NULL;
+			if (ref) {
+				nb->ext = kbuf_get(ref);
+				nb->ext_data = buf + done;
+			}
 			if (pcb->sndq_tail)
 				pcb->sndq_tail->next = nb;
 			else
@@ -159,8 +172,8 @@ snd_append(struct tcp_pcb *pcb, const uint8_t *buf, size_t len)
 
 		if (len - done < n)
 			n = (uint32_t)(len - done);
-
-		memcpy(tcp_snd_payload(nb) + have, buf + done, n);
+		if (!nb->ext)
+			memcpy(tcp_snd_payload(nb) + have, buf + done, n);
 		pcb->write_seq += n;
 		done += n;
 	}
@@ -169,6 +182,13 @@ snd_append(struct tcp_pcb *pcb, const uint8_t *buf, size_t len)
 
 ssize_t
 tcp_send(struct tcp_pcb *pcb, const void *buf, size_t len, bool more)
+{
+	return tcp_send_ref(pcb, buf, len, more, NULL);
+}
+
+ssize_t
+tcp_send_ref(struct tcp_pcb *pcb, const void *buf, size_t len, bool more,
+	     struct kbuf *ref)
 {
 	uint32_t queued, room;
 	size_t n;
@@ -200,7 +220,7 @@ tcp_send(struct tcp_pcb *pcb, const void *buf, size_t len, bool more)
 		return -EAGAIN;
 	if (len == 0)
 		return 0;
-	n = snd_append(pcb, buf, len < room ? len : room);
+	n = snd_append(pcb, buf, len < room ? len : room, ref);
 	if (more)
 		pcb->flags |= TF_CORK;
 	else

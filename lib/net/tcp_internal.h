@@ -182,6 +182,7 @@ enum { TT_REXMIT, TT_PERSIST, TT_DELACK, TT_KEEP, TT_N };
 #define TF_PERSIST	0x00080000	/* zero-window probing */
 #define TF_UNDO		0x00100000	/* prior_cwnd may still be restored */
 #define TF_TSO		0x00200000	/* the route's device segments for us */
+#define TF_SG		0x00400000	/* ... and takes segments in pieces (NETDEV_F_SG) */
 
 struct tcp_pcb {
 	struct tcp_conn c;
@@ -307,11 +308,14 @@ tcp_max32(uint32_t a, uint32_t b)
 	return a > b ? a : b;
 }
 
-/* Where a queued send netbuf's payload lives, and how long it is. */
+/*
+ * Where a queued send netbuf's payload lives, and how long it is: in its
+ * own block, or (sendfile) lent memory, read-only (netbuf.h's ext).
+ */
 static inline uint8_t *
 tcp_snd_payload(struct netbuf *nb)
 {
-	return nb->buf + NETBUF_HEADROOM;
+	return nb->ext ? (uint8_t *)(uintptr_t)nb->ext_data : nb->buf + NETBUF_HEADROOM;
 }
 
 static inline uint32_t

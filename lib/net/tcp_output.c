@@ -11,9 +11,12 @@
  * A queued netbuf is handed to ip_output() itself with an extra
  * reference (one copy in all: tcp_send's).  ip_output() and the driver
  * move its data/len, so a queued netbuf's payload is always found at
- * buf + NETBUF_HEADROOM and its length from its neighbour's sequence
- * number; a retransmission rewrites the headers in place only if nobody
- * else holds the netbuf any more, else it sends a copy.
+ * buf + NETBUF_HEADROOM (or, lent by sendfile, at ext_data) and its
+ * length from its neighbour's sequence number; a retransmission rewrites
+ * the headers in place only if nobody else holds the netbuf any more,
+ * else it sends a copy.  Lent bytes go as a slice behind a header netbuf
+ * where the device takes frames in pieces (TF_SG), copied elsewhere
+ * (loopback).
  *
  * Not here: what ACKs do to the queue and the windows, retransmission
  * and congestion control (tcp_ack.c); SYN cookies (tcp_syn.c).
@@ -112,7 +115,14 @@ xmit(struct tcp_pcb *pcb, struct netbuf *q, uint32_t seq, uint32_t len, uint8_t 
 	int optlen = 0;
 	struct netbuf *nb;
 
-	if (q && __atomic_load_n(&q->refs, __ATOMIC_ACQUIRE) == 1) {
+	if (q && q->ext && (pcb->flags & TF_SG)) {
+		/* Lent bytes: a header netbuf and the payload as a slice. */
+		if (!(nb = netbuf_alloc(NETBUF_HEADROOM)))
+			return;
+		nb->slices = netbuf_slice_area(nb);
+		nb->nslices = 1;
+		nb->slices[0] = (struct nb_slice){ netbuf_ref(q), tcp_snd_payload(q), len };
+	} else if (q && !q->ext && __atomic_load_n(&q->refs, __ATOMIC_ACQUIRE) == 1) {
 		/* Nobody else holds it: send the queued netbuf itself. */
 		nb = netbuf_ref(q);
 		nb->data = tcp_snd_payload(q);
@@ -277,7 +287,12 @@ split(struct tcp_pcb *pcb, struct netbuf *q, uint32_t n)
 
 	if (!r)
 		return false;
-	memcpy(tcp_snd_payload(r), tcp_snd_payload(q) + n, len - n);
+	if (q->ext) {
+		r->ext = kbuf_get(q->ext);
+		r->ext_data = q->ext_data + n;
+	} else {
+		memcpy(tcp_snd_payload(r), tcp_snd_payload(q) + n, len - n);
+	}
 	r->seq = q->seq + n;
 	r->next = q->next;
 	q->next = r;

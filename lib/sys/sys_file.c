@@ -91,6 +91,27 @@ sys_pwrite64(long fd, long buf, long len, long off, long a4, long a5)
 	return r;
 }
 
+long
+sys_sendfile(long out_fd, long in_fd, long offp, long count, long a4, long a5)
+{
+	off_t *up = (off_t *)offp, at = 0;
+
+	if (up) {
+		if (!user_ok(up, sizeof(*up)))
+			return -EFAULT;
+		if ((at = *up) < 0)
+			return -EINVAL;
+	}
+	struct file *out = fd_get((int)out_fd), *in = fd_get((int)in_fd);
+	long r = !out || !in ? -EBADF :
+		 file_sendfile(out, in, up ? &at : NULL, (size_t)count);
+	if (up && r >= 0)
+		*up = at;
+	file_put(out);
+	file_put(in);
+	return r;
+}
+
 /* Segment by segment, stopping at a short transfer; at: pread/pwrite. */
 static long
 rw_vector(long fd, long iovp, long cnt, off_t *at, bool write)

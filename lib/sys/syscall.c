@@ -69,6 +69,7 @@ OPTIONAL_CALLS(WEAK)
 	X(SYS_pwrite64, sys_pwrite64) \
 	X(SYS_preadv, sys_preadv) \
 	X(SYS_pwritev, sys_pwritev) \
+	X(SYS_sendfile, sys_sendfile) \
 	X(SYS_dup, sys_dup) \
 	X(SYS_dup2, sys_dup2) \
 	X(SYS_dup3, sys_dup3) \

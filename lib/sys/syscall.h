@@ -54,6 +54,7 @@ long sys_fcntl(long fd, long cmd, long arg, long, long, long);
 /* sys_file.c */
 long sys_pread64(long fd, long buf, long len, long off, long, long);
 long sys_pwrite64(long fd, long buf, long len, long off, long, long);
+long sys_sendfile(long out_fd, long in_fd, long offp, long count, long, long);
 long sys_preadv(long fd, long iov, long cnt, long off, long, long);
 long sys_pwritev(long fd, long iov, long cnt, long off, long, long);
 long sys_dup(long fd, long, long, long, long, long);

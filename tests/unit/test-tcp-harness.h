@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/dev/netdev.h"
 #include "lib/net/net.h"
 #include "lib/net/netbuf.h"
 #include "lib/net/tcp.h"
@@ -149,16 +150,18 @@ static uint16_t h_mtu = 1500;
 static unsigned long h_oversize;
 static bool h_no_route;
 
-/* The route's device offers TCP segmentation offload (ip_route_tso). */
-static bool h_tso;
-/* Frames TCP handed over for segmentation, and those that broke its rules. */
-static unsigned long h_gso_frames, h_gso_bad, h_gso_max_segs;
+/* The route's device offers TCP segmentation offload, and takes frames
+ * in pieces (ip_route_features). */
+static bool h_tso, h_sg;
+/* Frames TCP handed over for segmentation, and those that broke its rules;
+ * single segments in pieces (a header netbuf and slices of lent bytes). */
+static unsigned long h_gso_frames, h_gso_bad, h_gso_max_segs, h_sg_frames;
 
-bool
-ip_route_tso(uint32_t dst)
+unsigned
+ip_route_features(uint32_t dst)
 {
 	(void)dst;
-	return h_tso;
+	return (h_tso ? NETDEV_F_TSO | NETDEV_F_TX_CSUM : 0) | (h_sg || h_tso ? NETDEV_F_SG : 0);
 }
 
 uint32_t
@@ -363,25 +366,35 @@ static bool h_hold;
  * Linux's tcp_gso_segment does it): the header netbuf and its slices cut
  * into segments of gso_size payload bytes, each with the first's header,
  * its own sequence number and length, FIN and PSH only on the last; each
- * then goes through ip_output like any other segment.
+ * then goes through ip_output like any other segment.  Without gso_size,
+ * one segment in pieces (NETDEV_F_SG): gathered into one.
  */
 static int
 gso_output(struct netbuf *nb, uint32_t src, uint32_t dst)
 {
 	static uint8_t all[65536 + 128];
 	uint32_t hl = nb->len, total = hl, doff = (uint32_t)(nb->data[12] >> 4) * 4;
+	uint32_t gso = nb->gso_size;
 
-	h_gso_frames++;
 	for (unsigned i = 0; i < nb->nslices; i++)
 		total += nb->slices[i].len;
-	if (!h_tso || hl != doff || nb->nslices < 2 || nb->nslices > NB_SLICES_MAX ||
-	    total + IP_HLEN > 65535 || nb->gso_size == 0 || nb->gso_size + IP_HLEN + hl > h_mtu)
-		h_gso_bad++;
+	if (!gso) {
+		h_sg_frames++;
+		if (!(h_sg || h_tso) || hl != doff || nb->nslices < 1 || nb->nslices > NB_SLICES_MAX ||
+		    total + IP_HLEN > h_mtu)
+			h_gso_bad++;
+		gso = total;
+	} else {
+		h_gso_frames++;
+		if (!h_tso || hl != doff || nb->nslices < 2 || nb->nslices > NB_SLICES_MAX ||
+		    total + IP_HLEN > 65535 || gso + IP_HLEN + hl > h_mtu)
+			h_gso_bad++;
+	}
 	memcpy(all, nb->data, hl);
 	uint32_t at = hl;
 	for (unsigned i = 0; i < nb->nslices && at + nb->slices[i].len <= sizeof(all); i++) {
 		/* Every slice but the last is a whole segment. */
-		if (i + 1 < nb->nslices && nb->slices[i].len != nb->gso_size)
+		if (i + 1 < nb->nslices && nb->slices[i].len != gso)
 			h_gso_bad++;
 		memcpy(all + at, nb->slices[i].data, nb->slices[i].len);
 		at += nb->slices[i].len;
@@ -392,8 +405,8 @@ gso_output(struct netbuf *nb, uint32_t src, uint32_t dst)
 		h_gso_bad++;
 	uint32_t seq = tcp_get32(all + 4), segs = 0;
 	uint8_t flags = all[13];
-	for (uint32_t off = hl; off < at; off += nb->gso_size, segs++) {
-		uint32_t len = at - off < nb->gso_size ? at - off : nb->gso_size;
+	for (uint32_t off = hl; off < at; off += gso, segs++) {
+		uint32_t len = at - off < gso ? at - off : gso;
 		struct netbuf *p = netbuf_alloc(64);
 		uint8_t *th = netbuf_put_tail(p, hl + len);
 		memcpy(th, all, hl);
@@ -407,7 +420,7 @@ gso_output(struct netbuf *nb, uint32_t src, uint32_t dst)
 		ip_output(p, src, dst, IPPROTO_TCP_, true, 16);
 		h_hold = hold;
 	}
-	if (segs > h_gso_max_segs)
+	if (nb->gso_size && segs > h_gso_max_segs)
 		h_gso_max_segs = segs;
 	return 0;
 }

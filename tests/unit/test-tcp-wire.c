@@ -2,7 +2,8 @@
  * Two endpoints of the TCP engine (lib/net/tcp*.c) talking through the
  * harness: over a simulated wire with loss, delay and reordering, moving
  * megabytes both ways byte-exact (with and without TCP segmentation
- * offload, which the harness's device emulates); through an ip_output that hands each
+ * offload, which the harness's device emulates, and with the bytes lent
+ * rather than copied, as sendfile() does); through an ip_output that hands each
  * segment straight back to tcp_input (re-entrancy); and thousands of
  * connections opened, used and torn down, twice, with every PCB,
  * TIME_WAIT entry and netbuf accounted for.
@@ -16,7 +17,19 @@ struct app {
 	uint32_t to_send, to_recv;
 	uint32_t seed_out, seed_in;	/* the byte pattern each way */
 	bool bad, eof, shut;
+	struct kbuf *lend;		/* sends to_send bytes of lent without copies */
+	const uint8_t *lent;
 };
+
+/* Lent bytes: released once, when nothing holds them any more. */
+static int lent_released;
+
+static void
+lent_release(struct kbuf *b)
+{
+	(void)b;
+	lent_released++;
+}
 
 static uint8_t
 pattern(uint32_t seed, uint32_t i)
@@ -37,9 +50,14 @@ app_turn(struct app *a)
 
 		if (n > sizeof(buf))
 			n = sizeof(buf);
-		for (uint32_t i = 0; i < n; i++)
-			buf[i] = pattern(a->seed_out, a->sent + i);
-		ssize_t r = tcp_send(a->pcb, buf, n, false);
+		ssize_t r;
+		if (a->lend) {
+			r = tcp_send_ref(a->pcb, a->lent + a->sent, n, false, a->lend);
+		} else {
+			for (uint32_t i = 0; i < n; i++)
+				buf[i] = pattern(a->seed_out, a->sent + i);
+			r = tcp_send(a->pcb, buf, n, false);
+		}
 
 		if (r <= 0)
 			break;
@@ -63,9 +81,16 @@ app_turn(struct app *a)
 	}
 }
 
+/*
+ * lend: the client's 3 MiB are lent (tcp_send_ref), not copied: through
+ * a device that takes frames in pieces (sg) or, without one, copied at
+ * transmission as loopback does.
+ */
 static void
-test_bulk_lossy(bool tso)
+test_bulk_lossy(bool tso, bool lend, bool sg)
 {
+	static uint8_t lent[3u << 20];
+	struct kbuf kb;
 	struct owner lo = { 0 };
 	struct tcp_pcb *l = make_listener(5000, 8, &lo);
 	struct app cl = { .to_send = 3u << 20, .to_recv = 1u << 20, .seed_out = 1, .seed_in = 2 };
@@ -75,10 +100,21 @@ test_bulk_lossy(bool tso)
 	uint64_t t0 = net_now_ms();
 	int err;
 
-	unsigned long gso0 = h_gso_frames;
+	unsigned long gso0 = h_gso_frames, sg0 = h_sg_frames;
 
-	diag("bulk over a lossy wire, %s", tso ? "with TCP segmentation offload" : "one segment a frame");
+	diag("bulk over a lossy wire, %s%s", tso ? "with TCP segmentation offload" :
+	     sg ? "one segment a frame in pieces" : "one segment a frame",
+	     lend ? ", the client's bytes lent" : "");
+	if (lend) {
+		for (uint32_t i = 0; i < sizeof(lent); i++)
+			lent[i] = pattern(cl.seed_out, i);
+		kbuf_init(&kb, lent_release);
+		cl.lend = &kb;
+		cl.lent = lent;
+		lent_released = 0;
+	}
 	h_tso = tso;
+	h_sg = sg;
 	h_wire = true;
 	h_loss_pct = 3;
 	h_delay_ms = 5;
@@ -111,7 +147,15 @@ test_bulk_lossy(bool tso)
 	} else {
 		is_int((long)(h_gso_frames - gso0), 0, "no offload frame without a device that offers it");
 	}
-	h_tso = false;
+	if (lend && !tso && sg)
+		ok(h_sg_frames - sg0 > 1000, "%lu lent segments went as a header and a slice",
+		   h_sg_frames - sg0);
+	else if (!tso)
+		is_int((long)(h_sg_frames - sg0), 0, "no frame in pieces %s",
+		       sg ? "without lent bytes" : "to a device that takes none (copied)");
+	if (lend)
+		is_int(lent_released, 0, "the lent bytes not released while the lender holds them");
+	h_tso = h_sg = false;
 	tcp_close(cl.pcb);
 	cl.o.closed = true;
 	tcp_close(sv.pcb);
@@ -124,6 +168,11 @@ test_bulk_lossy(bool tso)
 	wire_flush();
 	is_int(count_all_states(), 0, "every PCB and TIME_WAIT entry gone");
 	is_int(netbuf_in_use(), base, "every netbuf returned");
+	if (lend) {
+		is_int(kb.refs, 1, "every segment's reference on the lent bytes dropped");
+		kbuf_put(&kb);
+		is_int(lent_released, 1, "released once, by the last reference");
+	}
 }
 
 static void
@@ -242,8 +291,11 @@ main(void)
 {
 	harness_init();
 	test_sync_loopback();
-	test_bulk_lossy(false);
-	test_bulk_lossy(true);
+	test_bulk_lossy(false, false, false);
+	test_bulk_lossy(true, false, false);
+	test_bulk_lossy(false, true, false);
+	test_bulk_lossy(false, true, true);
+	test_bulk_lossy(true, true, true);
 	test_many_connections();
 	is_int(h_wake_after_close, 0, "no wake-up after tcp_close");
 	/* Full segments once carried SACK blocks past the MTU and IPv4 dropped
