@@ -8,7 +8,10 @@
  *
  * Entries are whole files up to file_max bytes (larger ones are streamed
  * by the caller); the total is bounded by max_bytes with least-recently-
- * used eviction.  An entry handed to a response is reference-counted, so
+ * used eviction.  A file that a RAM file system holds already (the
+ * initrd's) is not copied once more: its entry keeps the file open and
+ * responses sendfile() from it, which on Toro puts the file's own bytes
+ * on the wire without any copy.  An entry handed to a response is reference-counted, so
  * eviction or replacement never frees bytes a connection is still
  * sending.  Files may change under us (a virtio-fs share being edited):
  * an entry is trusted for a second after its file was last stat'ed, then
@@ -24,16 +27,23 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <unistd.h>
+
+/* statfs f_type of the file systems whose files are memory already. */
+#define RAMFS_MAGIC	0x858458f6
+#define TMPFS_MAGIC	0x01021994
 
 #define CACHE_BUCKETS	4096
 #define REVALIDATE_MS	1000
+#define LENT_MAX	256	/* entries that hold a descriptor instead of bytes */
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cache_entry **table;
 static struct cache_entry lru;	/* sentinel: lru.lru_next is the most recent */
-static size_t max_bytes, file_max, bytes_used, entries;
+static size_t max_bytes, file_max, lend_min, bytes_used, entries;
 static uint64_t hits, misses, evictions;
+static int lent;		/* entries with a descriptor, atomic */
 
 static size_t
 bucket_of(const char *key)
@@ -46,8 +56,9 @@ bucket_of(const char *key)
 }
 
 int
-cache_init(size_t max, size_t fmax)
+cache_init(size_t max, size_t fmax, size_t lmin)
 {
+	lend_min = lmin;
 	table = calloc(CACHE_BUCKETS, sizeof(*table));
 	if (!table)
 		return -1;
@@ -62,6 +73,10 @@ entry_free(struct cache_entry *e)
 {
 	free(e->key);
 	free(e->data);
+	if (e->fd >= 0) {
+		close(e->fd);
+		__atomic_sub_fetch(&lent, 1, __ATOMIC_RELAXED);
+	}
 	free(e);
 }
 
@@ -101,7 +116,7 @@ remove_locked(struct cache_entry *e)
 	*pp = e->hash_next;
 	lru_unlink(e);
 	e->in_table = 0;
-	bytes_used -= e->size;
+	bytes_used -= e->data ? e->size : 0;
 	entries--;
 	return --e->refs == 0;
 }
@@ -116,7 +131,7 @@ insert_locked(struct cache_entry *e)
 	lru_push_front(e);
 	e->in_table = 1;
 	e->refs++;
-	bytes_used += e->size;
+	bytes_used += e->data ? e->size : 0;
 	entries++;
 }
 
@@ -146,15 +161,29 @@ same_file(const struct cache_entry *e, const struct stat *st)
 	       e->size == (size_t)st->st_size && e->mtime == st->st_mtime;
 }
 
-/* A new entry holding fs_path's bytes, with one reference (the caller's). */
+/* Room for one more entry with a descriptor (LENT_MAX)? */
+static int
+lend_one(void)
+{
+	if (__atomic_add_fetch(&lent, 1, __ATOMIC_RELAXED) <= LENT_MAX)
+		return 1;
+	__atomic_sub_fetch(&lent, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* A new entry holding fs_path's bytes (or its descriptor), with one
+ * reference (the caller's). */
 static struct cache_entry *
 read_entry(const char *key, const char *fs_path, int *err)
 {
 	struct cache_entry *e = calloc(1, sizeof(*e));
+	struct statfs sf;
 	struct stat st;
 	size_t got = 0;
 	int fd = -1;
 
+	if (e)
+		e->fd = -1;
 	if (!e || !(e->key = strdup(key))) {
 		*err = -ENOMEM;
 		goto fail;
@@ -168,12 +197,17 @@ read_entry(const char *key, const char *fs_path, int *err)
 		*err = S_ISREG(st.st_mode) ? -EFBIG : -EACCES;
 		goto fail;
 	}
-	e->data = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!e->data) {
+	if (lend_min && (uint64_t)st.st_size >= lend_min && fstatfs(fd, &sf) == 0 &&
+	    ((unsigned long)sf.f_type == RAMFS_MAGIC || (unsigned long)sf.f_type == TMPFS_MAGIC) &&
+	    lend_one()) {
+		e->fd = fd;	/* lent by the file system: nothing to read */
+		fd = -1;
+		got = (size_t)st.st_size;
+	} else if (!(e->data = malloc(st.st_size ? (size_t)st.st_size : 1))) {
 		*err = -ENOMEM;
 		goto fail;
 	}
-	while (got < (size_t)st.st_size) {
+	while (e->data && got < (size_t)st.st_size) {
 		ssize_t n = pread(fd, e->data + got, (size_t)st.st_size - got, (off_t)got);
 
 		if (n < 0 && errno == EINTR)
@@ -186,7 +220,8 @@ read_entry(const char *key, const char *fs_path, int *err)
 			break;	/* truncated meanwhile: serve what is there */
 		got += (size_t)n;
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	e->size = got;
 	e->dev = st.st_dev;
 	e->ino = st.st_ino;
@@ -236,7 +271,8 @@ cache_load(const char *key, const char *fs_path, const struct stat *st,
 	old = find_locked(key);	/* another worker read it at the same time */
 	if (old)
 		free_old = remove_locked(old);
-	while (bytes_used + e->size > max_bytes && lru.lru_prev != &lru) {
+	size_t cost = e->data ? e->size : 0;
+	while (bytes_used + cost > max_bytes && lru.lru_prev != &lru) {
 		struct cache_entry *last = lru.lru_prev;
 
 		evictions++;
@@ -245,7 +281,7 @@ cache_load(const char *key, const char *fs_path, const struct stat *st,
 			entry_free(last);
 		}
 	}
-	if (bytes_used + e->size <= max_bytes)
+	if (bytes_used + cost <= max_bytes)
 		insert_locked(e);
 	pthread_mutex_unlock(&cache_lock);
 	if (free_old)

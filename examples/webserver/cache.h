@@ -14,7 +14,8 @@ struct cache_entry {
 	struct cache_entry *hash_next;
 	struct cache_entry *lru_prev, *lru_next;
 	char *key;			/* the request path, "/" or "/a/b.html" */
-	char *data;
+	char *data;			/* the bytes, or NULL with fd */
+	int fd;				/* -1, or the open file of a RAM file */
 	size_t size;
 	dev_t dev;
 	ino_t ino;
@@ -31,8 +32,13 @@ struct cache_stats {
 	uint64_t hits, misses, evictions;
 };
 
-/* max_bytes in all, files of at most file_max bytes; 0 or -1 (ENOMEM). */
-int cache_init(size_t max_bytes, size_t file_max);
+/*
+ * max_bytes in all, files of at most file_max bytes; 0 or -1 (ENOMEM).
+ * Files of at least lend_min bytes (0: none) that live in memory already
+ * (ramfs, tmpfs: the initrd) keep an open descriptor instead of a copy
+ * (fd), for sendfile(), and cost the cache nothing.
+ */
+int cache_init(size_t max_bytes, size_t file_max, size_t lend_min);
 /* Frees every entry; no response may still hold one. */
 void cache_destroy(void);
 /*

@@ -30,16 +30,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#ifdef WEBSERVER_SENDFILE
-#include <sys/sendfile.h>
-#endif
 
 #define IN_INITIAL	4096
 #define LINGER_MS	2000
@@ -104,6 +103,40 @@ conn_close(struct conn *c)
 
 /* ---------------------------------------------------------------- I/O */
 
+/* Cleared for good by a kernel without sendfile() for these descriptors. */
+static int sendfile_works = 1;
+
+/*
+ * The next piece of the file's range with sendfile(): 1 when some went,
+ * 0 when the socket is full, -1 when the connection is broken, 2 when
+ * sendfile() cannot do it here (the caller falls back to pread).
+ */
+static int
+send_file(struct conn *c)
+{
+	off_t off = (off_t)c->file_pos;
+	uint64_t want = c->file_end - c->file_pos;
+	ssize_t n;
+
+	do
+		n = sendfile(c->fd, c->send_fd, &off, want > (1u << 30) ? (1u << 30) : (size_t)want);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		c->file_pos = (uint64_t)off;
+		STAT_ADD(c->w, bytes_sent, (uint64_t)n);
+		c->last_ms = c->w->now_ms;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (n < 0 && (errno == ENOSYS || errno == EINVAL)) {
+		__atomic_store_n(&sendfile_works, 0, __ATOMIC_RELAXED);
+		return 2;
+	}
+	/* Shorter than its head said: the connection cannot be saved. */
+	return -1;
+}
+
 /* Writes what it can: 1 when the response is out, 0 when the socket is
  * full, -1 when the connection is broken. */
 static int
@@ -111,7 +144,7 @@ conn_send(struct conn *c)
 {
 	for (;;) {
 		struct iovec iov[2];
-		int cnt = 0;
+		int cnt = 0, r;
 		ssize_t n;
 
 		if (c->hdr_off < c->hdr_len)
@@ -119,25 +152,15 @@ conn_send(struct conn *c)
 		if (c->body_off < c->body_len)
 			iov[cnt++] = (struct iovec){ (char *)c->body + c->body_off,
 						     c->body_len - c->body_off };
-		if (cnt == 0 && c->file_pos < c->file_end) {
-#ifdef WEBSERVER_SENDFILE
-			off_t off = (off_t)c->file_pos;
-			uint64_t want = c->file_end - c->file_pos;
-
-			n = sendfile(c->fd, c->file_fd, &off,
-				     want > (1u << 30) ? (1u << 30) : (size_t)want);
-			if (n > 0) {
-				c->file_pos = (uint64_t)off;
-				STAT_ADD(c->w, bytes_sent, (uint64_t)n);
-				c->last_ms = c->w->now_ms;
+		bool file = c->file_pos < c->file_end;
+		if (cnt == 0 && file && c->chunk_off == c->chunk_len && cfg.sendfile &&
+		    __atomic_load_n(&sendfile_works, __ATOMIC_RELAXED)) {
+			if ((r = send_file(c)) == 1)
 				continue;
-			}
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return 0;
-			return -1;
-#else
+			if (r != 2)
+				return r;
+		}
+		if (cnt == 0 && file) {
 			if (c->chunk_off == c->chunk_len) {
 				uint64_t want = c->file_end - c->file_pos;
 
@@ -147,7 +170,7 @@ conn_send(struct conn *c)
 						return -1;
 					memory_add(CHUNK_SIZE);
 				}
-				n = pread(c->file_fd, c->chunk,
+				n = pread(c->send_fd, c->chunk,
 					  want < CHUNK_SIZE ? (size_t)want : CHUNK_SIZE,
 					  (off_t)c->file_pos);
 				if (n < 0 && errno == EINTR)
@@ -161,11 +184,17 @@ conn_send(struct conn *c)
 			}
 			iov[cnt++] = (struct iovec){ c->chunk + c->chunk_off,
 						     c->chunk_len - c->chunk_off };
-#endif
 		}
 		if (cnt == 0)
 			return 1;
-		n = writev(c->fd, iov, cnt);
+		/*
+		 * A head alone with a file to follow: MSG_MORE, so that the
+		 * file's first bytes share its segment instead of the head
+		 * leaving alone (TCP_NODELAY is on).
+		 */
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
+		bool more = file && c->chunk_off == c->chunk_len && c->body_off == c->body_len;
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -444,7 +473,7 @@ accept_batch(struct worker *w)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->w = w;
 		c->fd = fd;
-		c->file_fd = -1;
+		c->file_fd = c->send_fd = -1;
 		c->in_cap = IN_INITIAL;
 		c->last_ms = w->now_ms;
 		c->interest = EPOLLIN;

@@ -37,7 +37,8 @@ struct conn {
 	size_t body_len, body_off;
 	struct cache_entry *entry;
 	char *owned;
-	int file_fd;
+	int file_fd;			/* owned: a streamed file */
+	int send_fd;			/* the body's file: file_fd or the entry's */
 	uint64_t file_pos, file_end;
 	char *chunk;
 	size_t chunk_len, chunk_off;

@@ -31,7 +31,7 @@ response_release(struct conn *c)
 		close(c->file_fd);
 	c->entry = NULL;
 	c->owned = NULL;
-	c->file_fd = -1;
+	c->file_fd = c->send_fd = -1;
 	c->body = NULL;
 	c->hdr_len = c->hdr_off = c->body_len = c->body_off = 0;
 	c->file_pos = c->file_end = 0;
@@ -268,14 +268,20 @@ respond_entry(struct conn *c, const struct http_request *req, struct cache_entry
 
 	respond_representation(c, req, &r, &first, &end);
 	c->entry = e;
-	if (req->method == HTTP_GET && end > first) {
+	if (req->method == HTTP_GET && end > first && e->fd >= 0) {
+		/* A RAM file: sent from the file (the entry keeps it open). */
+		c->send_fd = e->fd;
+		c->file_pos = first;
+		c->file_end = end;
+	} else if (req->method == HTTP_GET && end > first) {
 		c->body = e->data + first;
 		c->body_len = (size_t)(end - first);
 	}
 }
 
-/* A file over cache_file_max: its range goes out in CHUNK_SIZE preads.
- * Returns 0, or the status of the error to send instead. */
+/* A file over cache_file_max: its range goes out with sendfile (or in
+ * CHUNK_SIZE preads).  Returns 0, or the status of the error to send
+ * instead. */
 static int
 respond_stream(struct conn *c, const struct http_request *req, const char *fs_path)
 {
@@ -297,7 +303,7 @@ respond_stream(struct conn *c, const struct http_request *req, const char *fs_pa
 				     http_content_type(fs_path) };
 	respond_representation(c, req, &r, &first, &end);
 	if (req->method == HTTP_GET && end > first) {
-		c->file_fd = fd;
+		c->file_fd = c->send_fd = fd;
 		c->file_pos = first;
 		c->file_end = end;
 	} else {

@@ -24,6 +24,8 @@ struct config {
 	int log;
 	size_t cache_max;
 	size_t cache_file_max;		/* larger files are streamed */
+	size_t sendfile_min;		/* RAM files this big: sendfile, not cached */
+	int sendfile;			/* 0: --no-sendfile */
 	int max_conns;
 	int header_timeout_s;		/* a request head must arrive in this time */
 	int idle_timeout_s;		/* keep-alive connection with no request */

@@ -55,6 +55,8 @@ struct config cfg = {
 	.log = 1,
 	.cache_max = 64u << 20,
 	.cache_file_max = 4u << 20,
+	.sendfile_min = 16u << 10,
+	.sendfile = 1,
 	.max_conns = 960,	/* Toro has 1024 descriptors; leave room for files */
 	.header_timeout_s = 10,
 	.idle_timeout_s = 10,
@@ -92,6 +94,9 @@ usage(FILE *f)
 		"  --no-log              no access log\n"
 		"  --cache-max BYTES     file cache size (64M)\n"
 		"  --cache-file-max BYTES larger files are streamed, not cached (4M)\n"
+		"  --sendfile-min BYTES  files this big that a RAM file system holds (the\n"
+		"                        initrd) are sent with sendfile(), not copied (16K)\n"
+		"  --no-sendfile         copy everything through the cache or pread()\n"
 		"  --max-conns N         open connections; beyond it 503 (960)\n"
 		"  --header-timeout S    a request head must arrive within S s (10)\n"
 		"  --idle-timeout S      keep-alive connection idle time (10)\n"
@@ -318,6 +323,10 @@ parse_args(int argc, char **argv, char *mounted, size_t mcap)
 			cfg.log = 0;
 			continue;
 		}
+		if (strcmp(a, "--no-sendfile") == 0) {
+			cfg.sendfile = 0;
+			continue;
+		}
 		if (strncmp(a, "--", 2) != 0)
 			goto bad;
 		if (eq && (size_t)(eq - a) < sizeof(name)) {
@@ -353,6 +362,9 @@ parse_args(int argc, char **argv, char *mounted, size_t mcap)
 				goto bad;
 		} else if (strcmp(name, "--cache-file-max") == 0) {
 			if (!(cfg.cache_file_max = parse_size(v)))
+				goto bad;
+		} else if (strcmp(name, "--sendfile-min") == 0) {
+			if (!(cfg.sendfile_min = parse_size(v)))
 				goto bad;
 		} else if (strcmp(name, "--max-conns") == 0) {
 			if (parse_int(v, 1, 1 << 20, &cfg.max_conns) < 0)
@@ -430,7 +442,7 @@ main(int argc, char **argv)
 	if (cfg.cache_file_max > cfg.cache_max)
 		cfg.cache_file_max = cfg.cache_max;
 	error_pages_init();
-	if (cache_init(cfg.cache_max, cfg.cache_file_max) < 0)
+	if (cache_init(cfg.cache_max, cfg.cache_file_max, cfg.sendfile ? cfg.sendfile_min : 0) < 0)
 		return 1;
 	listen_fd = open_listener();
 	if (listen_fd < 0)

@@ -1,6 +1,6 @@
 # Benchmark module "web": HTTP requests per second and latency of a
 # static web server, driven from the host by wrk (Debian's package) with
-# keep-alive on, against three servers booted one after another on the
+# keep-alive on, against four servers booted one after another on the
 # same machine (microvm, -smp 2, -m $BENCH_RAM, one virtio-net-device with
 # one MAC), the same network path (lib.sh's bench_net_path) and the same
 # two files, a 612-byte HTML page and a 64 KiB file:
@@ -8,14 +8,17 @@
 #            an application is built), the files in its initrd;
 #   webserver the same C source built with musl-gcc -static by the same
 #            Makefile (`make host-static`), in a Linux guest;
+#   webcopy  the same in the same guest with --no-sendfile (the 64 KiB
+#            file from its cache with writev instead of sendfile from the
+#            initramfs): whichever Linux way is faster counts;
 #   busybox  `busybox httpd -f` from Debian's busybox-static, in the same
 #            Linux guest (it closes every connection after one response:
 #            wrk then reconnects, and the rows show what that costs).
 # The Linux guest's initramfs holds both servers and the files; its /init
 # is linux-exec.c (with linux-init.c), which runs the server the kernel
-# command line names.  Then, unless BENCH_WEB_PROF_SECS=0, one more Toro
-# boot under the same load on the page, sampled by toro-prof (gdbstub):
-# the top of the profile goes to doc/PERFORMANCE.md.
+# command line names.  Then, unless BENCH_WEB_PROF_SECS=0, two more Toro
+# boots under the same load, one per file, sampled by toro-prof
+# (gdbstub): the top of each profile goes to doc/PERFORMANCE.md.
 #
 # The environment:
 #   BENCH_WEB_SECS       seconds of each measured wrk run (fast mode: 2)
@@ -112,7 +115,7 @@ if bench_linux_ok; then
 fi
 
 # ------------------------------------------------------------ one boot
-# boot WHO [EXTRA QEMU ARGS]: starts WHO (toro, webserver, busybox) in the
+# boot WHO [EXTRA QEMU ARGS]: starts WHO (toro, webserver, webcopy, busybox) in the
 # background and waits until it serves both files byte for byte.  On a
 # failure shows the guest's output, sets $why and returns 1.
 boot() {
@@ -122,6 +125,7 @@ boot() {
 	case $who in
 	toro) set -- -kernel "$img" -initrd "$tdir/site.cpio" -append "ip=$ip -- $sargs" "$@" ;;
 	webserver) set -- -kernel "$BENCH_LINUX_BOOT" -initrd "$lcpio" -append "$(bench_linux_append "$BENCH_TSC_KHZ" /webserver $sargs)" "$@" ;;
+	webcopy) set -- -kernel "$BENCH_LINUX_BOOT" -initrd "$lcpio" -append "$(bench_linux_append "$BENCH_TSC_KHZ" /webserver $sargs --no-sendfile)" "$@" ;;
 	busybox) set -- -kernel "$BENCH_LINUX_BOOT" -initrd "$lcpio" -append "$(bench_linux_append "$BENCH_TSC_KHZ" /bin/busybox $bargs)" "$@" ;;
 	esac
 	# The time limit only stops a run that hangs: the harness stops the
@@ -224,7 +228,7 @@ measure() {
 }
 
 servers="toro"
-[ -z "$lcpio" ] || servers="toro webserver busybox"
+[ -z "$lcpio" ] || servers="toro webserver webcopy busybox"
 bench_log "web: $BENCH_REPEAT boots of each of: $servers; wrk -t1 -c$BENCH_WEB_CONNS -d${BENCH_WEB_SECS}s per file"
 for w in $servers; do : > "$BENCH_TMP/$w.results"; done
 i=0
@@ -242,13 +246,19 @@ errs() { awk -v f="$2" '$1 == f && $2 == "err" { e += $3 } $1 == f && $2 == "n" 
 label() {
 	case $1 in
 	webserver) echo "the same server, musl-gcc -static, Linux guest" ;;
+	webcopy) echo "the same server with --no-sendfile, Linux guest" ;;
 	busybox) echo "busybox httpd, Linux guest" ;;
 	esac
 }
+# linux_for FILE: the Linux servers compared on FILE: --no-sendfile
+# changes nothing for the page (under --sendfile-min), so webcopy is the
+# same server there and a second draw would only flatter Linux.
+linux_for() { if [ "$1" = page ]; then echo webserver busybox; else echo webserver webcopy busybox; fi; }
 # best FILE METRIC BETTER -> the Linux server with the best median.
 best() {
-	a=$(bench_median $(vals webserver "$1" "$2")) b=$(bench_median $(vals busybox "$1" "$2"))
-	awk -v a="$a" -v b="$b" -v hi="$3" 'BEGIN { print ((hi == "higher" ? a + 0 >= b + 0 : a + 0 <= b + 0) ? "webserver" : "busybox") }'
+	for w in $(linux_for "$1"); do
+		echo "$w $(bench_median $(vals $w "$1" "$2"))"
+	done | awk -v hi="$3" '{ v = $2 + 0; if (b == "" || (hi == "higher" ? v > bv : v < bv)) { b = $1; bv = v } } END { print b }'
 }
 for f in page big; do
 	if [ $f = page ]; then fname="612 B page"; else fname="64 KiB file"; fi
@@ -268,7 +278,7 @@ for f in page big; do
 		if [ $m = rps ]; then
 			ref="=$(awk -v v="$(bench_median $(vals $bw $f rps))" 'BEGIN { printf "%.1f\n", 2 * v }')"
 		fi
-		for w in webserver busybox; do
+		for w in $(linux_for $f); do
 			n="$path_note; Linux: $(label $w)"
 			[ $w != "$bw" ] || n="$n; the best Linux figure"
 			[ $m != rps ] || n="$n; target: 2x the best Linux median; Linux: $(errs $w $f)"
@@ -282,13 +292,14 @@ bench_log "web (toro): page: $(errs toro page); 64 KiB: $(errs toro big)"
 
 warm_text=
 [ "$BENCH_WEB_WARM" -eq 0 ] || warm_text="a ${BENCH_WEB_WARM} s wrk run that is not counted, then "
-bench_about "**web**: a static web server under wrk (Debian's package), issue 7. The server is examples/webserver, built by its own Makefile for Toro (webserver.elf, through x86_64-toro-gcc; the files in its initrd) and, from the same C source, with \`musl-gcc -static\` (\`make host-static\`) for a Linux guest; a second Linux-guest server is \`busybox httpd -f\` from Debian's busybox-static. Each is booted REPEAT times on \`-M $BENCH_MICROVM -m $BENCH_RAM -smp $BENCH_WEB_SMP\` (\`-accel tcg,thread=multi\`) with the same virtio-net-device (virtio-mmio, modern interface, one MAC); the web server runs one worker a CPU (its default) and \`--no-log\`. The Linux guest's initramfs holds both servers, the files and Debian's virtio_mmio and virtio_net modules; its /init (tests/bench/linux-exec.c with linux-init.c) loads them, applies \`ip=$ip\` (Toro applies the same option itself) and runs the server the command line names. Network path: $path_about. The files, the same for every server: /$page, an HTML page of exactly $page_size bytes, and /$big, $big_size bytes; before measuring, curl checks that the server returns both byte for byte. Then per file $warm_text\`wrk -t1 -c$BENCH_WEB_CONNS -d${BENCH_WEB_SECS}s --latency\` (keep-alive, wrk's default): its Requests/sec and its 50% and 99% latency. busybox httpd has no keep-alive: it closes the connection after each response, so wrk opens a new connection for each request (what a keep-alive client gets from it). Any socket error or non-2xx/3xx reply fails Toro's run; the Linux servers' counts are in the notes of the requests/s rows. Each Linux figure is in a row of its own, Toro's beside it; *the best Linux figure* marks the better Linux server per file and measure, so that row's *Toro vs Linux* is Toro vs the best Linux guest. Goal (issue 7): Toro at least 2x the best Linux guest's requests/s: the requests/s rows' target is twice the best Linux median, so their *Toro vs target* is at least 1 when the goal is met."
+bench_about "**web**: a static web server under wrk (Debian's package), issue 7. The server is examples/webserver, built by its own Makefile for Toro (webserver.elf, through x86_64-toro-gcc; the files in its initrd) and, from the same C source, with \`musl-gcc -static\` (\`make host-static\`) for a Linux guest; a second Linux-guest server is \`busybox httpd -f\` from Debian's busybox-static. Each is booted REPEAT times on \`-M $BENCH_MICROVM -m $BENCH_RAM -smp $BENCH_WEB_SMP\` (\`-accel tcg,thread=multi\`) with the same virtio-net-device (virtio-mmio, modern interface, one MAC); the web server runs one worker a CPU (its default) and \`--no-log\`. The Linux guest's initramfs holds both servers, the files and Debian's virtio_mmio and virtio_net modules; its /init (tests/bench/linux-exec.c with linux-init.c) loads them, applies \`ip=$ip\` (Toro applies the same option itself) and runs the server the command line names. The web server runs twice in the Linux guest: as it is, which sends the 64 KiB file with \`sendfile\` from the initramfs (its files of 16 KiB and more on a RAM file system), and with \`--no-sendfile\`, which sends it from its cache with \`writev\`, as it does the page; for the 64 KiB file the better of the two counts (for the page, where the option changes nothing, only the first). Network path: $path_about. The files, the same for every server: /$page, an HTML page of exactly $page_size bytes, and /$big, $big_size bytes; before measuring, curl checks that the server returns both byte for byte. Then per file $warm_text\`wrk -t1 -c$BENCH_WEB_CONNS -d${BENCH_WEB_SECS}s --latency\` (keep-alive, wrk's default): its Requests/sec and its 50% and 99% latency. busybox httpd has no keep-alive: it closes the connection after each response, so wrk opens a new connection for each request (what a keep-alive client gets from it). Any socket error or non-2xx/3xx reply fails Toro's run; the Linux servers' counts are in the notes of the requests/s rows. Each Linux figure is in a row of its own, Toro's beside it; *the best Linux figure* marks the better Linux server per file and measure, so that row's *Toro vs Linux* is Toro vs the best Linux guest. Goal (issue 7): Toro at least 2x the best Linux guest's requests/s: the requests/s rows' target is twice the best Linux median, so their *Toro vs target* is at least 1 when the goal is met."
 bench_cmd "web: wrk, per file" "${nsexec:+ip netns exec NS }wrk -t1 -c$BENCH_WEB_CONNS -d${BENCH_WEB_SECS}s --latency $url/$page (and /$big)"
 [ "$BENCH_NET_PATH" != tap ] || bench_net_ns_cmd web
 pre=${nsexec:+ip netns exec NS }
 bench_cmd "web (Toro)" "$pre$QEMU $flags $machine -kernel webserver.elf -initrd site.cpio -append 'ip=$ip -- $sargs'"
 if [ -n "$lcpio" ]; then
 	bench_cmd "web (the web server in the Linux guest)" "$pre$QEMU $flags $machine -kernel $BENCH_LINUX_BOOT -initrd $lcpio -append '$(bench_linux_append "$BENCH_TSC_KHZ" /webserver $sargs)'"
+	bench_cmd "web (the web server in the Linux guest, copying)" "$pre$QEMU $flags $machine -kernel $BENCH_LINUX_BOOT -initrd $lcpio -append '$(bench_linux_append "$BENCH_TSC_KHZ" /webserver $sargs --no-sendfile)'"
 	bench_cmd "web (busybox httpd in the Linux guest)" "$pre$QEMU $flags $machine -kernel $BENCH_LINUX_BOOT -initrd $lcpio -append '$(bench_linux_append "$BENCH_TSC_KHZ" /bin/busybox $bargs)'"
 fi
 
@@ -300,33 +311,11 @@ if [ ! -x "$PROF" ]; then
 fi
 gport=$((30000 + $$ % 20000))
 sock=$BENCH_TMP/qmp.sock
-prof=$BENCH_TMP/web.prof
-boot toro -gdb "tcp:127.0.0.1:$gport" -qmp "unix:$sock,server=on,wait=off" || bench_die "web (Toro, profiled): $why"
-wrk_run $((BENCH_WEB_PROF_SECS + 4)) $page "$BENCH_TMP/wrk.prof" &
-wpid=$!
-sleep 1
 case $BENCH_WEB_PROF_METHOD in
 gdb) pm= ;;
 in-guest) pm="--in-guest --qmp $sock" ;;
 *) bench_die "web: BENCH_WEB_PROF_METHOD must be gdb or in-guest" ;;
 esac
-$nsexec "$PROF" record $pm --gdb 127.0.0.1:$gport --wait 20 \
-	--rate "$BENCH_WEB_PROF_RATE" --duration "$BENCH_WEB_PROF_SECS" -o "$prof" "$img" 2> "$BENCH_TMP/record.err" ||
-	{ cat "$BENCH_TMP/record.err" >&2; bench_die "web: toro-prof record failed"; }
-sed 's/^/web: toro-prof: /' "$BENCH_TMP/record.err" | while read -r l; do bench_log "$l"; done
-wait $wpid
-r=$(wrk_parse "$BENCH_TMP/wrk.prof") || { sed 's/^/  wrk| /' "$BENCH_TMP/wrk.prof" >&2; bench_die "web: wrk gave no result under the profiler"; }
-bench_stop_guest
-"$PROF" report --limit 0 "$prof" > "$BENCH_TMP/report" || bench_die "web: toro-prof report failed"
-if [ -n "${BENCH_WEB_KEEP:-}" ]; then
-	mkdir -p "$BENCH_WEB_KEEP" && cp "$prof" "$img" "$BENCH_WEB_KEEP/" &&
-		bench_log "web: kept the profile: toro-prof report --image $BENCH_WEB_KEEP/webserver.elf $BENCH_WEB_KEEP/web.prof"
-fi
-set -- $r
-# The report: "# ..." header lines, a column header, then rows "SELF%
-# TOTAL% CPU0%... FUNCTION"; the function is the last field.
-copy=$(awk '$1 ~ /^[0-9.]+$/ && $NF ~ /^_*(mem(cpy|move)|memcpy_|memmove_)/ { s += $1 } END { printf "%.1f\n", s }' "$BENCH_TMP/report")
-bench_md "## Web server profile" ""
 if [ "$BENCH_WEB_PROF_METHOD" = gdb ]; then
 	how="\`toro-prof record --gdb\` at $BENCH_WEB_PROF_RATE rounds/s (each round stops the VM and samples every vCPU, so the load runs slower than in the rows), in kernel and application alike"
 	pcmd="toro-prof record --gdb 127.0.0.1:PORT"
@@ -334,17 +323,44 @@ else
 	how="\`toro-prof record --in-guest\` at $BENCH_WEB_PROF_RATE samples/s per vCPU; system calls run with interrupts off, so their time is charged to the user code that made them (\`syscall\`, \`__syscall_cp_c\`)"
 	pcmd="toro-prof record --in-guest --gdb 127.0.0.1:PORT --qmp SOCK"
 fi
-bench_md "Toro's web server (-smp $BENCH_WEB_SMP) under \`wrk -t1 -c$BENCH_WEB_CONNS\` on /$page ($1 req/s, p99 $3 ms, $5 errors while profiled), sampled for $BENCH_WEB_PROF_SECS s by $how; the same boot as the rows' but for QEMU's \`-gdb\` and \`-qmp\`. *self%* is the share of the non-idle samples in which the function itself was running, *total%* the share in which it was anywhere on the stack. The top 15 by self%:" ""
-# Its header, less the image's path: method, rate, time stopped, samples, idle.
-sed -n -e 's/^# image [^,]*, \(method .*\)$/\1/p' -e 's/^# \(guest stopped .*\)$/\1/p' -e 's/^# \(samples: .*\)$/\1/p' \
-	-e 's/^# \(in-guest: .*\)$/\1/p' "$BENCH_TMP/report" | while read -r l; do bench_md "- $l"; done
-bench_md "" "| self% | total% | function |" "| ---: | ---: | --- |"
-awk '$1 ~ /^[0-9.]+$/ { print $1 "\t" $2 "\t" $NF }' "$BENCH_TMP/report" | head -n 15 |
-	while IFS='	' read -r s t fn; do bench_md "| $s | $t | \`$fn\` |"; done
-# toro-prof counts a sample as idle only in idle_loop itself or at a hlt:
-# what idle_loop calls (arming the timer before halting) counts as work.
-idle_calls=$(awk '$1 ~ /^[0-9.]+$/ && $NF == "idle_loop" { print $2; exit }' "$BENCH_TMP/report")
-bench_md "" "Copying (memcpy, memmove and their variants): **$copy%** of the non-idle samples (goal, issue 7: it must not dominate)."
-[ -z "$idle_calls" ] || bench_md "" "Of the non-idle samples, ${idle_calls}% have \`idle_loop\` on the stack (what it calls before halting, such as re-arming the timer): the idle loop's own cost, not serving."
+bench_md "## Web server profile" "" "Toro's web server (-smp $BENCH_WEB_SMP) under \`wrk -t1 -c$BENCH_WEB_CONNS\`, one boot per file, sampled for $BENCH_WEB_PROF_SECS s by $how; the same boot as the rows' but for QEMU's \`-gdb\` and \`-qmp\`. *self%* is the share of the non-idle samples in which the function itself was running, *total%* the share in which it was anywhere on the stack."
+# profile FILE: one profiled boot under wrk on FILE, its section.
+profile() {
+	prof=$BENCH_TMP/web-$1.prof
+	boot toro -gdb "tcp:127.0.0.1:$gport" -qmp "unix:$sock,server=on,wait=off" || bench_die "web (Toro, profiled): $why"
+	wrk_run $((BENCH_WEB_PROF_SECS + 4)) $1 "$BENCH_TMP/wrk.prof" &
+	wpid=$!
+	sleep 1
+	$nsexec "$PROF" record $pm --gdb 127.0.0.1:$gport --wait 20 \
+		--rate "$BENCH_WEB_PROF_RATE" --duration "$BENCH_WEB_PROF_SECS" -o "$prof" "$img" 2> "$BENCH_TMP/record.err" ||
+		{ cat "$BENCH_TMP/record.err" >&2; bench_die "web: toro-prof record failed"; }
+	sed 's/^/web: toro-prof: /' "$BENCH_TMP/record.err" | while read -r l; do bench_log "$l"; done
+	wait $wpid
+	r=$(wrk_parse "$BENCH_TMP/wrk.prof") || { sed 's/^/  wrk| /' "$BENCH_TMP/wrk.prof" >&2; bench_die "web: wrk gave no result under the profiler"; }
+	bench_stop_guest
+	"$PROF" report --limit 0 "$prof" > "$BENCH_TMP/report" || bench_die "web: toro-prof report failed"
+	if [ -n "${BENCH_WEB_KEEP:-}" ]; then
+		mkdir -p "$BENCH_WEB_KEEP" && cp "$prof" "$img" "$BENCH_WEB_KEEP/" &&
+			bench_log "web: kept the profile: toro-prof report --image $BENCH_WEB_KEEP/webserver.elf $BENCH_WEB_KEEP/web-$1.prof"
+	fi
+	set -- "$1" $r
+	# The report: "# ..." header lines, a column header, then rows "SELF%
+	# TOTAL% CPU0%... FUNCTION"; the function is the last field.
+	copy=$(awk '$1 ~ /^[0-9.]+$/ && $NF ~ /^_*(mem(cpy|move)|memcpy_|memmove_)/ { s += $1 } END { printf "%.1f\n", s }' "$BENCH_TMP/report")
+	bench_md "" "### /$1" "" "$2 req/s, p99 $4 ms, $6 errors while profiled. The top 15 by self%:" ""
+	# Its header, less the image's path: method, rate, time stopped, samples, idle.
+	sed -n -e 's/^# image [^,]*, \(method .*\)$/\1/p' -e 's/^# \(guest stopped .*\)$/\1/p' -e 's/^# \(samples: .*\)$/\1/p' \
+		-e 's/^# \(in-guest: .*\)$/\1/p' "$BENCH_TMP/report" | while read -r l; do bench_md "- $l"; done
+	bench_md "" "| self% | total% | function |" "| ---: | ---: | --- |"
+	awk '$1 ~ /^[0-9.]+$/ { print $1 "\t" $2 "\t" $NF }' "$BENCH_TMP/report" | head -n 15 |
+		while IFS='	' read -r s t fn; do bench_md "| $s | $t | \`$fn\` |"; done
+	# toro-prof counts a sample as idle only in idle_loop itself or at a hlt:
+	# what idle_loop calls (arming the timer before halting) counts as work.
+	idle_calls=$(awk '$1 ~ /^[0-9.]+$/ && $NF == "idle_loop" { print $2; exit }' "$BENCH_TMP/report")
+	bench_md "" "Copying (memcpy, memmove and their variants): **$copy%** of the non-idle samples (goal, issue 7: it must not dominate)."
+	[ -z "$idle_calls" ] || bench_md "" "Of the non-idle samples, ${idle_calls}% have \`idle_loop\` on the stack (what it calls before halting, such as re-arming the timer): the idle loop's own cost, not serving."
+}
+profile $page
+profile $big
 bench_cmd "web: the profile" "$pcmd --rate $BENCH_WEB_PROF_RATE --duration $BENCH_WEB_PROF_SECS -o web.prof webserver.elf; toro-prof report web.prof"
 exit 0
