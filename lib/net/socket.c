@@ -619,10 +619,30 @@ sock_poll(struct vnode *vn, struct poll_hook *h)
 	unsigned ev;
 
 	pollq_add(&s->pollq, h);
-	net_lock();
 	if (s->tcp) {
-		ev = tcp_poll(s->tcp);
-	} else {
+		/*
+		 * First without net_lock: a worker's epoll_wait polled every
+		 * ready socket under the lock that the NIC's core holds while
+		 * it runs the stack, and spent most of its time waiting.  The
+		 * fields tcp_poll() reads are words; a step that changes them
+		 * under the lock ends in tcp_notify(), which wakes the hook
+		 * added above for every bit that came on since the last
+		 * wake-up (poll_last; both sides pass a locked instruction in
+		 * between), so a bit read on too early is asked again.  A bit
+		 * read off that poll_last has on may be a read in the middle
+		 * of a step that no wake-up would correct: then under the lock.
+		 */
+		struct tcp_pcb *pcb = s->tcp;
+		ev = tcp_poll(pcb);
+		if (tcp_poll_last(pcb) & ~ev) {
+			net_lock();
+			ev = tcp_poll(pcb);
+			net_unlock();
+		}
+		return with_norm(ev);
+	}
+	net_lock();
+	{
 		ev = udp_poll(s->udp);
 		if (s->shut_rd)
 			ev |= POLLIN | POLLRDHUP;

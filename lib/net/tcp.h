@@ -72,8 +72,11 @@ int tcp_shutdown(struct tcp_pcb *pcb, int how);
  * reset their unaccepted connections.  pcb must not be used afterwards.
  */
 void tcp_close(struct tcp_pcb *pcb);
-/* POLLIN, POLLOUT, POLLRDHUP, POLLHUP, POLLERR as they stand now. */
+/* POLLIN, POLLOUT, POLLRDHUP, POLLHUP, POLLERR as they stand now (also
+ * called without net_lock, a racy read that sock_poll() makes safe). */
 unsigned tcp_poll(const struct tcp_pcb *pcb);
+/* tcp_poll() as of the last wake-up or call that changed it; no lock needed. */
+unsigned tcp_poll_last(const struct tcp_pcb *pcb);
 /* The pending error (SO_ERROR), cleared when clear. */
 int tcp_error(struct tcp_pcb *pcb, bool clear);
 /* Local and remote addresses/ports (network order); -ENOTCONN for peer. */

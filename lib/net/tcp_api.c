@@ -403,6 +403,12 @@ tcp_poll(const struct tcp_pcb *pcb)
 	return mask;
 }
 
+unsigned
+tcp_poll_last(const struct tcp_pcb *pcb)
+{
+	return __atomic_load_n(&pcb->poll_last, __ATOMIC_RELAXED);
+}
+
 int
 tcp_error(struct tcp_pcb *pcb, bool clear)
 {
