@@ -401,7 +401,7 @@ vnet_xmit(struct netdev *nd, struct netbuf *nb)
 		goto drop;
 	}
 	vq_publish(&n->txq, (uint16_t)head);
-	virtio_kick(n->vdev, TXQ, &n->txq);
+	/* The notification waits for vnet_flush(), after net_lock. */
 	nd->stats.tx_packets++;
 	nd->stats.tx_bytes += total;
 	spin_unlock(&n->tx_lock);
@@ -410,6 +410,25 @@ drop:
 	spin_unlock(&n->tx_lock);
 	netbuf_put(nb);
 	return err;
+}
+
+/*
+ * The device told about the frames vnet_xmit() published: whether it
+ * wants a notification is decided under tx_lock (the event index), the
+ * notification itself, a VM exit, happens with no lock held.
+ */
+static void
+vnet_flush(struct netdev *nd)
+{
+	struct vnet *n = nd->priv;
+	bool kick;
+
+	spin_lock(&n->tx_lock);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	kick = vq_kick_needed(&n->txq);
+	spin_unlock(&n->tx_lock);
+	if (kick)
+		n->vdev->ops->notify(n->vdev, TXQ);
 }
 
 /* ------------------------------------------------------------ the class */
@@ -499,6 +518,7 @@ static const struct netdev_ops vnet_ops = {
 	.poll = vnet_poll,
 	.irq_enable = vnet_irq_enable,
 	.set_cpu = vnet_set_cpu,
+	.flush = vnet_flush,
 };
 
 /* On nd.cpu with interrupts off: mask, and wake the stack's thread. */

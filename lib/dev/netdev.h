@@ -27,6 +27,12 @@
  * Linux's GSO does: the IPv4 and TCP headers are the first segment's,
  * with the total length and the pseudo-header sum over all of it.
  *
+ * The stack transmits with net_lock held.  A driver whose notification
+ * of the device is slow (virtio: a VM exit) may leave it out of xmit and
+ * do it in ops->flush(), which the stack calls for each device it sent
+ * through once it has dropped net_lock (eth_flush()), so that other cores
+ * do not wait on the lock through the exit.
+ *
  * Everything here runs with interrupts off (kernel code).  xmit must not
  * sleep; poll runs only on nd->cpu, in the stack's thread.
  */
@@ -57,6 +63,8 @@ struct netdev_ops {
 	bool (*irq_enable)(struct netdev *nd);
 	/* Routes the device's interrupts to core cpu (re-dedication); may be NULL. */
 	int (*set_cpu)(struct netdev *nd, unsigned cpu);
+	/* Tells the device about frames xmit() queued; NULL: xmit() does. */
+	void (*flush)(struct netdev *nd);
 };
 
 struct netdev_stats {
@@ -83,6 +91,7 @@ struct netdev {
 	void (*notify)(struct netdev *nd);
 	void (*input)(struct netdev *nd, struct netbuf *nb);
 	void *stack;			/* the stack's interface for it */
+	int flush_pending;		/* atomic: sent through since the last flush */
 	struct netdev_stats stats;	/* the driver counts; anyone reads */
 };
 

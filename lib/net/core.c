@@ -31,6 +31,9 @@ net_unlock(void)
 	if (loop_pending())
 		loop_drain();
 	spin_unlock(&lock);
+	/* The device's notification (a VM exit) without the lock held. */
+	if (eth_flush_wanted())
+		eth_flush();
 }
 
 static uint64_t

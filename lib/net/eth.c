@@ -11,6 +11,15 @@
 #include "lib/dev/netdev.h"
 #include "lib/net/inet.h"
 
+/*
+ * Some device has frames to be told about (netdev.h: ops->flush); the
+ * devices with a flush op that ever sent (added under net_lock, read
+ * without: the array only grows).
+ */
+static int flush_wanted;
+static struct netdev *flushable[NETDEV_MAX];
+static unsigned nflushable;
+
 const uint8_t eth_broadcast[6] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF };
 
 void
@@ -65,5 +74,36 @@ eth_output(struct netif *nif, const uint8_t dst[6], uint16_t type,
 		nb->csum_start += ETH_HLEN;	/* it counted from the IP header */
 	nb->dev = nd;
 	NET_STAT(eth_tx);
-	return nd->ops->xmit(nd, nb);
+	int r = nd->ops->xmit(nd, nb);
+	if (nd->ops->flush && !__atomic_load_n(&nd->flush_pending, __ATOMIC_RELAXED)) {
+		unsigned i = 0;
+		while (i < nflushable && flushable[i] != nd)
+			i++;
+		if (i == nflushable && i < NETDEV_MAX) {
+			flushable[i] = nd;
+			__atomic_store_n(&nflushable, i + 1, __ATOMIC_RELEASE);
+		}
+		__atomic_store_n(&nd->flush_pending, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&flush_wanted, 1, __ATOMIC_RELEASE);
+	}
+	return r;
+}
+
+bool
+eth_flush_wanted(void)
+{
+	return __atomic_load_n(&flush_wanted, __ATOMIC_ACQUIRE);
+}
+
+void
+eth_flush(void)
+{
+	if (!__atomic_exchange_n(&flush_wanted, 0, __ATOMIC_ACQ_REL))
+		return;
+	for (unsigned i = 0, n = __atomic_load_n(&nflushable, __ATOMIC_ACQUIRE); i < n; i++) {
+		struct netdev *nd = flushable[i];
+
+		if (__atomic_exchange_n(&nd->flush_pending, 0, __ATOMIC_ACQ_REL))
+			nd->ops->flush(nd);
+	}
 }

@@ -166,6 +166,12 @@ void eth_input(struct netdev *nd, struct netbuf *nb);
 /* Adds the Ethernet header (to dst, type) and transmits; consumes nb. */
 int eth_output(struct netif *nif, const uint8_t dst[6], uint16_t type,
 	       struct netbuf *nb);
+/*
+ * After net_lock is dropped (net_unlock): tells each device sent through
+ * since the last call about its new frames (netdev ops->flush).
+ */
+bool eth_flush_wanted(void);
+void eth_flush(void);
 
 /* --------------------------------------------------------------- ARP */
 
