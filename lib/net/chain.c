@@ -79,6 +79,18 @@ nb_csum_chain(uint32_t sum, const struct netbuf *nb)
 	return (uint32_t)acc;
 }
 
+/* What describes nb's bytes, not the bytes: layer offsets, checksum state. */
+static void
+copy_meta(struct netbuf *c, const struct netbuf *nb)
+{
+	c->flags = nb->flags;
+	c->csum_start = nb->csum_start;
+	c->csum_offset = nb->csum_offset;
+	c->dev = nb->dev;
+	c->l3 = nb->l3;
+	c->l4 = nb->l4;
+}
+
 /* One netbuf (not its chain), same layout. */
 static struct netbuf *
 copy_one(const struct netbuf *nb)
@@ -90,12 +102,7 @@ copy_one(const struct netbuf *nb)
 		return NULL;
 	memcpy(c->buf, nb->buf, head + nb->len);
 	c->len = nb->len;
-	c->flags = nb->flags;
-	c->csum_start = nb->csum_start;
-	c->csum_offset = nb->csum_offset;
-	c->dev = nb->dev;
-	c->l3 = nb->l3;
-	c->l4 = nb->l4;
+	copy_meta(c, nb);
 	c->seq = nb->seq;
 	c->stamp = nb->stamp;
 	c->gso_size = nb->gso_size;
@@ -146,12 +153,7 @@ nb_linear(struct netbuf *nb)
 		memcpy(c->data + c->len, nb->slices[i].data, nb->slices[i].len);
 		c->len += nb->slices[i].len;
 	}
-	c->flags = nb->flags;
-	c->csum_start = nb->csum_start;
-	c->csum_offset = nb->csum_offset;
-	c->dev = nb->dev;
-	c->l3 = nb->l3;
-	c->l4 = nb->l4;
+	copy_meta(c, nb);
 	netbuf_put(nb);
 	return c;
 }

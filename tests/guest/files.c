@@ -27,7 +27,6 @@
 #include "tap.h"
 
 /* ok() on a call that must fail with errno e. */
-#define FAILS(call, e) ok((call) == -1 && errno == (e), "%s fails with %s (errno %d)", #call, #e, errno)
 #define WORKS(call) ok((call) == 0, "%s (errno %d)", #call, errno)
 
 static int

@@ -68,15 +68,6 @@
 #define SERVE_SEED 0x0123456789abcdefULL
 #define IO_TIMEOUT_S 60		/* any one read or write on a test socket */
 
-#define FAILS(call, e) \
-	do { \
-		errno = 0; \
-		long r_ = (long)(call); \
-		int e_ = errno; \
-		ok(r_ == -1 && e_ == (e), "%s fails with %s (got %ld, errno %d)", \
-		   #call, #e, r_, e_); \
-	} while (0)
-
 /* ------------------------------------------------------------ helpers */
 
 /* n bytes of the xorshift64 pattern from seed (see the top). */

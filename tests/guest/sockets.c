@@ -37,15 +37,6 @@
 
 #include "tap.h"
 
-#define FAILS(call, e) \
-	do { \
-		errno = 0; \
-		long r_ = (long)(call); \
-		int e_ = errno; \
-		ok(r_ == -1 && e_ == (e), "%s fails with %s (got %ld, errno %d)", \
-		   #call, #e, r_, e_); \
-	} while (0)
-
 static int ncpu;
 
 static double

@@ -7,6 +7,7 @@
 #ifndef TORO_TESTS_GUEST_TAP_H
 #define TORO_TESTS_GUEST_TAP_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -26,6 +27,16 @@ ok(int pass, const char *fmt, ...)
 	putchar('\n');
 	tap_failures += !pass;
 }
+
+/* A call that must fail with errno e. */
+#define FAILS(call, e) \
+	do { \
+		errno = 0; \
+		long r_ = (long)(call); \
+		int e_ = errno; \
+		ok(r_ == -1 && e_ == (e), "%s fails with %s (got %ld, errno %d)", \
+		   #call, #e, r_, e_); \
+	} while (0)
 
 static int
 tap_end(void)

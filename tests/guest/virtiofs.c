@@ -26,7 +26,6 @@
 
 #include "tap.h"
 
-#define FAILS(call, e) ok((call) == -1 && errno == (e), "%s fails with %s (errno %d)", #call, #e, errno)
 #define WORKS(call) ok((call) == 0, "%s (errno %d)", #call, errno)
 
 static uint32_t crc_table[256];
