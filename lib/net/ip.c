@@ -156,7 +156,7 @@ tcp_split_offloaded(struct netbuf *nb, uint32_t src, uint32_t dst)
 	nb->frag = NULL;
 	nb->gso_size = 0;
 	nb->data[13] = (uint8_t)(flags & ~(FIN | PSH));
-	nb->flags |= NB_MORE;
+	nb->flags |= NB_MORE | NB_GRO;	/* ip_input: never without frag */
 	tcp_input(nb, src, dst);
 	while (c) {
 		struct netbuf *next = c->frag;
@@ -172,7 +172,7 @@ tcp_split_offloaded(struct netbuf *nb, uint32_t src, uint32_t dst)
 		put32(h + 4, seq);
 		seq += c->len - doff;
 		h[13] = next ? (uint8_t)(flags & ~(FIN | PSH)) : flags;
-		c->flags = nbflags | (next ? NB_MORE : 0);
+		c->flags = nbflags | NB_GRO | (next ? NB_MORE : 0);
 		c->dev = dev;
 		tcp_input(c, src, dst);
 		c = next;

@@ -36,6 +36,7 @@
 #define NB_CSUM_PARTIAL		2	/* tx: device fills the L4 checksum (csum_*) */
 #define NB_BCAST		4	/* rx: link-layer broadcast/multicast */
 #define NB_MORE			8	/* rx: more of one offloaded TCP frame follows at once */
+#define NB_GRO			16	/* rx: a part of an offloaded TCP frame */
 
 struct netdev;
 struct netbuf;

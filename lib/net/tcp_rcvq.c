@@ -147,7 +147,7 @@ bool
 tcp_rcv_data(struct tcp_pcb *pcb, struct tcp_seg *s)
 {
 	struct netbuf *nb = s->nb;
-	bool more = nb && (nb->flags & NB_MORE);
+	bool more = nb && (nb->flags & NB_MORE), gro = nb && (nb->flags & NB_GRO);
 
 	if (!s->len)
 		return false;
@@ -172,8 +172,16 @@ tcp_rcv_data(struct tcp_pcb *pcb, struct tcp_seg *s)
 		ooo_drain(pcb);
 		pcb->flags |= TF_ACK_NOW;
 	}
-	/* An offloaded frame's parts are acknowledged once, after the last. */
-	if (pcb->rcv_nxt - pcb->rcv_acked >= 2u * pcb->rcv_mss && !more) {
+	/*
+	 * An offloaded frame's parts are acknowledged once, after the last,
+	 * and offloaded frames (each up to 64 KiB: the peer sends in bursts)
+	 * once a quarter of the buffer has come, not every two MSS: each ACK
+	 * costs the device a notification.
+	 */
+	uint32_t every = 2u * pcb->rcv_mss;
+	if (gro && every < pcb->rcvbuf / 4)
+		every = pcb->rcvbuf / 4;
+	if (pcb->rcv_nxt - pcb->rcv_acked >= every && !more) {
 		pcb->flags |= TF_ACK_NOW;
 	} else if (!(pcb->flags & TF_ACK_NOW)) {
 		pcb->flags |= TF_ACK_DELAYED;

@@ -113,13 +113,22 @@ test_offload_rx(void)
 		for (unsigned i = 0; i < parts[k]; i++)
 			bytes &= t[20 + i] == (uint8_t)((at + i) * 7);
 		flags &= t[13] == (k == 2 ? 0x19 : 0x10);
-		more &= !!(nbf & NB_MORE) == (k < 2) && (nbf & NB_CSUM_VALID);
+		more &= !!(nbf & NB_MORE) == (k < 2) && (nbf & NB_CSUM_VALID) && (nbf & NB_GRO);
 		at += parts[k];
 	}
 	ok(seqs, "each with the TCP header, its own sequence number and length");
 	ok(bytes, "and its bytes, in order");
 	ok(flags, "FIN and PSH on the last only");
-	ok(more, "NB_MORE on all but the last; the checksum vouched for");
+	ok(more, "NB_MORE on all but the last, NB_GRO on each; the checksum vouched for");
+
+	/* One buffer only: an ordinary segment, FIN and PSH kept, no NB_MORE. */
+	static const unsigned one[1] = { 700 };
+	inputs = rec.inputs;
+	rx_offloaded(one, 1, (uint16_t)(20 + 20 + 700), IPPROTO_TCP_, NB_CSUM_VALID);
+	unsigned gi = (unsigned)inputs % 8;
+	ok(rec.inputs == inputs + 1 && rec.seg[gi].bytes[13] == 0x19 &&
+	   !(rec.seg[gi].nbflags & (NB_MORE | NB_GRO)),
+	   "an offloaded frame in one buffer: one ordinary segment, FIN and PSH kept, no NB_MORE");
 
 	/* The device's word is needed, the lengths must agree, TCP only. */
 	inputs = rec.inputs;
