@@ -534,7 +534,7 @@ bench_net_path() {
 		# slirp: the guest is 10.0.2.15, its port forwarded from 127.0.0.1.
 		nsexec=
 		ip="10.0.2.15::10.0.2.2:255.255.255.0"
-		bnp_hport=${BENCH_NET_HOSTPORT:-$((20000 + $$ % 20000))}
+		bnp_hport=${BENCH_NET_HOSTPORT:-$(python3 "$BENCH_SRCDIR/../free-port.py")}
 		bnp_netdev="-netdev user,id=net0,hostfwd=tcp:127.0.0.1:$bnp_hport-10.0.2.15:$bnp_port"
 		caddr=127.0.0.1 cport=$bnp_hport
 		path_note="QEMU user networking ($user_why)"

@@ -25,7 +25,6 @@ fi
 img=$BENCH_TMP/skew.elf
 timeout 120 "$TORO_GCC" -g -O1 "$BENCH_SRCDIR/../prof/skew.c" -o "$img" >&2 ||
 	bench_die "cannot build skew.c with $TORO_GCC"
-port=$((30000 + $$ % 20000))
 
 # one SMP METHOD RATE: boots skew with fixed work (METHOD "none": not
 # profiled) and prints "WALL_SECONDS SAMPLES_PER_S_PER_VCPU".
@@ -37,7 +36,8 @@ one() {
 		rate=100000
 		[ "$method" = in-guest ] && rate=5000
 	fi
-	port=$((port + 1))
+	# a port nothing holds (tests/free-port.py): make check runs this beside other tests
+	port=$(python3 "$BENCH_SRCDIR/../free-port.py") || bench_die "prof: no free TCP port"
 	sock=$BENCH_TMP/q.sock
 	rm -f "$sock"
 	extra=

@@ -309,7 +309,7 @@ if [ ! -x "$PROF" ]; then
 	bench_md "## Web server profile" "" "Not measured: toro-prof was not built (it needs libdw-dev, libelf-dev)."
 	exit 0
 fi
-gport=$((30000 + $$ % 20000))
+gport=$(python3 "$BENCH_SRCDIR/../free-port.py") || bench_die "web: no free TCP port"
 sock=$BENCH_TMP/qmp.sock
 case $BENCH_WEB_PROF_METHOD in
 gdb) pm= ;;
