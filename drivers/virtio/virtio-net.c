@@ -211,7 +211,7 @@ rx_frame(struct vnet *n, struct netbuf *nb, uint32_t len, unsigned *nbufs)
 	if (h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 &&
 	    virtio_has(n->vdev, VIRTIO_NET_F_GUEST_TSO4) && h.gso_size &&
 	    (h.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)))
-		nb->gso_size = h.gso_size;	/* IPv4 cuts it up */
+		nb->gso_size = h.gso_size;	/* tcp_gro.c cuts it up */
 	else if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE || *nbufs > 1)
 		return false;	/* not negotiated, or a frame too big unoffloaded */
 	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {

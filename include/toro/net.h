@@ -52,8 +52,10 @@ struct toro_net_stats {
 	uint32_t udp_endpoints, arp_entries, frag_datagrams, timers;
 	uint64_t netbufs_in_use;		/* packet buffers (2 KiB each) */
 	/* TCP segmentation offload: frames TCP gave the NIC to cut up, and
-	 * offloaded frames the NIC received that IPv4 cut into segments. */
-	uint64_t tcp_tx_offload, ip_rx_offload;
+	 * offloaded frames the NIC received that IPv4 cut into segments;
+	 * of those segments, the ones queued for the reader as they came
+	 * (neither first nor last of their frame, in order, with room). */
+	uint64_t tcp_tx_offload, ip_rx_offload, tcp_rx_inorder;
 };
 
 /*

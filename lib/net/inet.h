@@ -25,6 +25,7 @@ struct netdev;
  * ping): the lower layers refer to them weakly and check for NULL.
  */
 #pragma weak tcp_input
+#pragma weak tcp_input_inorder
 #pragma weak tcp_icmp_error
 #pragma weak tcp_count_states
 #pragma weak sock_wakeup

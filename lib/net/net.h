@@ -98,6 +98,9 @@ bool ip_is_local(uint32_t addr);
 void tcp_input(struct netbuf *nb, uint32_t src, uint32_t dst);
 /* A TCP frame the device received offloaded, cut into segments for tcp_input (ip.c). */
 void tcp_split_offloaded(struct netbuf *nb, uint32_t src, uint32_t dst);
+/* Its middle parts, payload only, queued straight (tcp_rcvq.c). */
+struct netbuf *tcp_input_inorder(uint32_t src, uint32_t dst, const uint8_t *th,
+				 uint32_t *seq, struct netbuf *c);
 void udp_input(struct netbuf *nb, uint32_t src, uint32_t dst);
 /* An ICMP error about a packet we sent (destination unreachable, ...). */
 void tcp_icmp_error(uint32_t dst, uint16_t dport, uint16_t sport,
@@ -148,7 +151,7 @@ struct net_stats {
 	uint64_t icmp_rate_limited;	/* errors we chose not to send */
 	uint64_t loop_rx, loop_drop;
 	uint64_t udp_drop_nomem;
-	uint64_t tcp_tx_offload, ip_rx_offload;
+	uint64_t tcp_tx_offload, ip_rx_offload, tcp_rx_inorder;
 };
 extern struct net_stats net_stats;
 #define NET_STAT(x)	(__atomic_add_fetch(&net_stats.x, 1, __ATOMIC_RELAXED))

@@ -42,7 +42,7 @@ copy_counters(struct toro_net_stats *s)
 	C(tcp_timewait); C(tcp_keepalive_drop);
 	C(dhcp_tx); C(dhcp_rx); C(dhcp_drop_bad);
 	C(loop_rx); C(loop_drop);
-	C(tcp_tx_offload); C(ip_rx_offload);
+	C(tcp_tx_offload); C(ip_rx_offload); C(tcp_rx_inorder);
 #undef C
 }
 

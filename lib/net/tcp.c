@@ -52,6 +52,13 @@ tcp_leave(void)
 	depth--;
 }
 
+/* Inside an entry point: input is deferred to its end. */
+bool
+tcp_nested(void)
+{
+	return depth > 0;
+}
+
 void
 tcp_input(struct netbuf *nb, uint32_t src, uint32_t dst)
 {

@@ -360,6 +360,7 @@ void tcp_init_once(void);
 
 /* tcp_input.c */
 void tcp_input_now(struct netbuf *nb, uint32_t src, uint32_t dst);
+bool tcp_nested(void);
 void tcp_process(struct tcp_pcb *pcb, struct tcp_seg *s);
 bool tcp_challenge_ack_allowed(void);
 void tcp_established(struct tcp_pcb *pcb);

@@ -191,6 +191,53 @@ tcp_rcv_data(struct tcp_pcb *pcb, struct tcp_seg *s)
 	return true;
 }
 
+/*
+ * The middle parts of a frame the device received offloaded (ip.c
+ * tcp_split_offloaded), payload only, the first at *seq: while the
+ * connection is established, takes them in order, with room in the
+ * window and the queue, and nothing out of order waiting, each is
+ * queued as it is.  No header, lookup, ACK processing or wake-up per
+ * part: the frame's first part carried its ACK and window through
+ * tcp_input(), and its last goes through tcp_input() too, which decides
+ * the acknowledgment and wakes the reader.  The last part is never
+ * taken here.  Returns the first part not taken, *seq its number.
+ * Nothing in the loop changes the state: it is checked once.
+ */
+struct netbuf *
+tcp_input_inorder(uint32_t src, uint32_t dst, const uint8_t *th, uint32_t *seq,
+		  struct netbuf *c)
+{
+	uint16_t sport, dport;
+
+	if (tcp_nested() || !c)
+		return c;
+	memcpy(&sport, th, 2);
+	memcpy(&dport, th + 2, 2);
+	struct tcp_conn *conn = tcp_lookup(dst, dport, src, sport);
+	if (!conn || conn->kind != TCP_KIND_PCB)
+		return c;
+	struct tcp_pcb *pcb = (struct tcp_pcb *)conn;
+	uint8_t st = pcb->c.state;
+	/* The states that take data (tcp_input.c sync_input), with a reader. */
+	if (st != TCPS_ESTABLISHED && st != TCPS_FIN_WAIT_1 && st != TCPS_FIN_WAIT_2)
+		return c;
+	while (c->frag && pcb->owner &&
+	       !(pcb->flags & TF_DEAD) && !pcb->ooo && *seq == pcb->rcv_nxt &&
+	       SEQ_LEQ(*seq + c->len, pcb->rcv_adv) && rcvq_room(pcb, c->len)) {
+		struct netbuf *next = c->frag;
+
+		c->frag = NULL;
+		NET_STAT(tcp_rx);
+		NET_STAT(tcp_rx_inorder);
+		pcb->rcv_nxt += c->len;
+		*seq += c->len;
+		rcvq_append(pcb, c);
+		pcb->wake |= POLLIN;
+		c = next;
+	}
+	return c;
+}
+
 /* Room for more payload: the buffer less what waits in both queues. */
 uint32_t
 tcp_rcv_space(const struct tcp_pcb *pcb)

@@ -53,7 +53,7 @@ print_stats(void)
 	P(tcp_active_open); P(tcp_passive_open); P(tcp_timewait); P(tcp_keepalive_drop);
 	P(dhcp_tx); P(dhcp_rx); P(dhcp_drop_bad);
 	P(udp_endpoints); P(arp_entries); P(frag_datagrams); P(timers); P(netbufs_in_use);
-	P(tcp_tx_offload); P(ip_rx_offload);
+	P(tcp_tx_offload); P(ip_rx_offload); P(tcp_rx_inorder);
 #undef P
 	for (int i = 0; i < TORO_TCP_STATES; i++)
 		printf("stat tcp_state_%d %u\n", i, s.tcp_states[i]);

@@ -491,6 +491,67 @@ release_held(void)
 	h_nheld = 0;
 }
 
+/*
+ * Receive offload (h_gro): the device's merging of GUEST_TSO4, as
+ * Linux's tcp_gro_receive does it.  Packets due within h_gro_us (a
+ * device's batch) that follow w on the wire and continue its segment (same addresses and header but for the
+ * sequence number, checksum and, on the last, PSH and FIN; the next
+ * byte; a full segment before each) go to TCP as one offloaded frame,
+ * through tcp_split_offloaded like a NIC's: the first part with the
+ * header, the rest in buffers of their own.  False when w has no
+ * follower to merge with.
+ */
+static bool h_gro;
+static uint64_t h_gro_us = 1000;
+static unsigned long h_gro_frames, h_gro_parts;
+
+static inline bool
+gro_deliver(struct wire_pkt *w)
+{
+	uint32_t doff = w->len >= TCP_HLEN ? (uint32_t)(w->bytes[12] >> 4) * 4 : 0;
+	uint32_t seg = w->len - doff, total = w->len, n = 1;
+	struct wire_pkt *last = w;
+
+	if (doff < TCP_HLEN || doff > w->len || !seg || w->bytes[13] != TH_ACK)
+		return false;
+	for (struct wire_pkt *x = w->next; x && x->due_us <= h_now_us + h_gro_us && n < 32; x = x->next) {
+		const uint8_t *a = w->bytes, *b = x->bytes;
+		if (x->src != w->src || x->dst != w->dst || x->len <= doff || x->len - doff > seg ||
+		    total + x->len - doff > 65535 - IP_HLEN || (last->len - doff) != seg ||
+		    memcmp(a, b, 4) || memcmp(a + 8, b + 8, 8) || memcmp(a + 18, b + 18, doff - 18) ||
+		    (a[12] != b[12]) || ((a[13] ^ b[13]) & ~(TH_PSH | TH_FIN)) ||
+		    tcp_get32(b + 4) != tcp_get32(last->bytes + 4) + last->len - doff ||
+		    (last->bytes[13] & (TH_PSH | TH_FIN)))
+			break;
+		last = x;
+		total += x->len - doff;
+		n++;
+	}
+	if (n < 2)
+		return false;
+	uint32_t src = w->src, dst = w->dst;
+	struct netbuf *head = netbuf_alloc(64), *tail = head;
+	memcpy(netbuf_put_tail(head, w->len), w->bytes, w->len);
+	head->data[13] |= last->bytes[13] & (TH_PSH | TH_FIN);
+	head->gso_size = (uint16_t)seg;
+	head->flags = NB_CSUM_VALID;
+	h_inflight = w->next;
+	free(w);
+	for (uint32_t i = 1; i < n; i++) {
+		struct wire_pkt *x = h_inflight;
+		struct netbuf *c = netbuf_alloc(64);
+		memcpy(netbuf_put_tail(c, x->len - doff), x->bytes + doff, x->len - doff);
+		tail->frag = c;
+		tail = c;
+		h_inflight = x->next;
+		free(x);
+	}
+	h_gro_frames++;
+	h_gro_parts += n;
+	tcp_split_offloaded(head, src, dst);
+	return true;
+}
+
 /* Delivers due wire packets and fires due timers, in time order. */
 static inline void
 run_due(void)
@@ -502,6 +563,10 @@ run_due(void)
 		if (w && w->due_us <= h_now_us && w->due_us <= tnext) {
 			struct netbuf *nb = netbuf_alloc(64);
 
+			if (h_gro && gro_deliver(w)) {
+				netbuf_put(nb);
+				continue;
+			}
 			h_inflight = w->next;
 			if (nb) {
 				memcpy(netbuf_put_tail(nb, w->len), w->bytes, w->len);
