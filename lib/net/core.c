@@ -1,6 +1,7 @@
 /*
  * The stack's kernel services (net.h): the one lock, which also delivers
- * looped-back packets as it is released; the monotonic clock in ms and
+ * looped-back packets as it is released, and which threads that hold no
+ * other lock may sleep for (net_lock_sleep); the monotonic clock in ms and
  * us; random numbers.  Only this file and stack.c touch the scheduler,
  * the TSC or the CPU: the rest of lib/net is plain C that the host unit
  * tests compile with these few functions replaced.
@@ -12,10 +13,12 @@
 #include "lib/kernel/random.h"
 #include "lib/kernel/spinlock.h"
 #include "lib/net/inet.h"
+#include "lib/sched/futex.h"
 
 extern uint64_t boot_tsc;	/* CLOCK_MONOTONIC's zero (boot.S) */
 
 static struct spinlock lock;
+static uint32_t sleepers;	/* threads in net_lock_sleep()'s futex_wait */
 static uint64_t hz;		/* tsc_hz(), read once: its first call calibrates */
 
 void
@@ -24,13 +27,37 @@ net_lock(void)
 	spin_lock(&lock);
 }
 
+/* Pause loops net_lock_sleep() spins before it sleeps. */
+#define NET_LOCK_SPINS	256
+
+void
+net_lock_sleep(void)
+{
+	uint32_t *word = (uint32_t *)&lock.locked;
+
+	for (;;) {
+		for (unsigned i = 0; i < NET_LOCK_SPINS; i++) {
+			if (!__atomic_load_n(&lock.locked, __ATOMIC_RELAXED) &&
+			    !__atomic_exchange_n(&lock.locked, 1, __ATOMIC_ACQUIRE))
+				return;
+			__builtin_ia32_pause();
+		}
+		__atomic_add_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
+		/* Returns at once if the lock was dropped since. */
+		futex_wait(word, 1, ~0u, 0);
+		__atomic_sub_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
 void
 net_unlock(void)
 {
 	/* Looped packets are delivered here, never inside ip_output(). */
 	if (loop_pending())
 		loop_drain();
-	spin_unlock(&lock);
+	__atomic_store_n(&lock.locked, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&sleepers, __ATOMIC_SEQ_CST))
+		futex_wake((uint32_t *)&lock.locked, 1, ~0u);
 	/* The device's notification (a VM exit) without the lock held. */
 	if (eth_flush_wanted())
 		eth_flush();

@@ -34,6 +34,12 @@
 #define UDP_HLEN	8
 
 void net_lock(void);
+/*
+ * net_lock() for a thread in a system call that holds no other lock:
+ * after a short spin it sleeps until the lock is dropped, so that a core
+ * waiting for the one serving the NIC halts instead of spinning.
+ */
+void net_lock_sleep(void);
 void net_unlock(void);
 
 /* Monotonic time in milliseconds and in microseconds (lock not needed). */

@@ -101,7 +101,7 @@ sock_wait(struct socket *s, uint64_t deadline)
 	net_unlock();
 	int r = futex_wait(&s->seq, seq, ~0u, deadline);
 	__atomic_sub_fetch(&s->waiters, 1, __ATOMIC_SEQ_CST);
-	net_lock();
+	net_lock_sleep();
 	return r == -ETIMEDOUT ? -EAGAIN : 0;
 }
 
@@ -391,7 +391,7 @@ tcp_sendv(struct socket *s, const struct iovec *iov, int cnt, int flags, bool nb
 	ssize_t r = 0;
 	int i = 0;
 
-	net_lock();
+	net_lock_sleep();
 	while (i < cnt) {
 		if (off == iov[i].iov_len) {
 			i++, off = 0;
@@ -483,7 +483,7 @@ tcp_recvv(struct socket *s, const struct iovec *iov, int cnt, int flags, bool nb
 	ssize_t r = 0;
 	int i = 0;
 
-	net_lock();
+	net_lock_sleep();
 	for (;;) {
 		while (i < cnt) {
 			if (off == iov[i].iov_len) {

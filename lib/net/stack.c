@@ -6,7 +6,8 @@
  * interrupt handler calls nd->notify() (a futex wake, which interrupt
  * context may do: the bucket locks are only ever taken with interrupts
  * off) or until the next timer is due; then it polls the device, at most
- * POLL_BUDGET frames a batch with net_lock() held, runs the due timers
+ * POLL_BUDGET frames a batch with net_lock held (net_lock_sleep: it may
+ * sleep while a socket call on another core has it), runs the due timers
  * and drops the lock between batches so that socket calls on other
  * cores get their turn; when a batch comes back short it re-arms the
  * device's interrupt (NAPI) and sleeps again unless frames slipped in.
@@ -94,7 +95,7 @@ worker_main(void *arg)
 				 this_cpu()->index);
 		}
 
-		net_lock();
+		net_lock_sleep();
 		w->sleep_until = 0;
 		if (nd)
 			n = nd->ops->poll(nd, POLL_BUDGET);
@@ -107,7 +108,7 @@ worker_main(void *arg)
 		}
 		if (nd && nd->ops->irq_enable(nd))
 			continue;	/* frames arrived while re-arming */
-		net_lock();
+		net_lock_sleep();
 		uint64_t next = UINT64_MAX;
 		if (w == timer_worker)
 			next = loop_pending() ? 0 : net_timer_next();
