@@ -55,6 +55,9 @@ net_unlock(void)
 	/* Looped packets are delivered here, never inside ip_output(). */
 	if (loop_pending())
 		loop_drain();
+	/* Sequentially consistent, unlike spin_unlock(): a sleeper counts
+	 * itself before futex_wait() reads the word, we read the count after
+	 * freeing it, so one of the two sees the other. */
 	__atomic_store_n(&lock.locked, 0, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&sleepers, __ATOMIC_SEQ_CST))
 		futex_wake((uint32_t *)&lock.locked, 1, ~0u);

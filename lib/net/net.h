@@ -102,7 +102,7 @@ bool ip_is_local(uint32_t addr);
  * verify (NB_CSUM_VALID: the device already did).
  */
 void tcp_input(struct netbuf *nb, uint32_t src, uint32_t dst);
-/* A TCP frame the device received offloaded, cut into segments for tcp_input (ip.c). */
+/* A TCP frame the device received offloaded, cut into segments for tcp_input (tcp_gro.c). */
 void tcp_split_offloaded(struct netbuf *nb, uint32_t src, uint32_t dst);
 /* Its middle parts, payload only, queued straight (tcp_rcvq.c). */
 struct netbuf *tcp_input_inorder(uint32_t src, uint32_t dst, const uint8_t *th,

@@ -192,9 +192,9 @@ tcp_rcv_data(struct tcp_pcb *pcb, struct tcp_seg *s)
 }
 
 /*
- * The middle parts of a frame the device received offloaded (ip.c
+ * The middle parts of a frame the device received offloaded (tcp_gro.c
  * tcp_split_offloaded), payload only, the first at *seq: while the
- * connection is established, takes them in order, with room in the
+ * connection takes data (ESTABLISHED, FIN_WAIT_1/2), takes them in order, with room in the
  * window and the queue, and nothing out of order waiting, each is
  * queued as it is.  No header, lookup, ACK processing or wake-up per
  * part: the frame's first part carried its ACK and window through

@@ -494,9 +494,10 @@ release_held(void)
 /*
  * Receive offload (h_gro): the device's merging of GUEST_TSO4, as
  * Linux's tcp_gro_receive does it.  Packets due within h_gro_us (a
- * device's batch) that follow w on the wire and continue its segment (same addresses and header but for the
- * sequence number, checksum and, on the last, PSH and FIN; the next
- * byte; a full segment before each) go to TCP as one offloaded frame,
+ * device's batch) that follow w on the wire and continue its segment
+ * (same addresses and header but for the sequence number, checksum
+ * and, on the last, PSH and FIN; the next byte; a full segment before
+ * each) go to TCP as one offloaded frame,
  * through tcp_split_offloaded like a NIC's: the first part with the
  * header, the rest in buffers of their own.  False when w has no
  * follower to merge with.
@@ -561,12 +562,10 @@ run_due(void)
 		struct wire_pkt *w = h_inflight;
 
 		if (w && w->due_us <= h_now_us && w->due_us <= tnext) {
+			if (h_gro && gro_deliver(w))
+				continue;
 			struct netbuf *nb = netbuf_alloc(64);
 
-			if (h_gro && gro_deliver(w)) {
-				netbuf_put(nb);
-				continue;
-			}
 			h_inflight = w->next;
 			if (nb) {
 				memcpy(netbuf_put_tail(nb, w->len), w->bytes, w->len);
