@@ -160,6 +160,15 @@ make_file(const char *path, const unsigned char *p, size_t n)
 	return fd;
 }
 
+/* Undoes make_file: closes fd if it is open and removes path. */
+static void
+drop_file(int fd, const char *path)
+{
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+}
+
 /* Every call on s gives up after IO_TIMEOUT_S instead of hanging. */
 static void
 set_timeouts(int s)
@@ -337,8 +346,7 @@ test_big(void)
 	sink_free(&k);
 	close(s);
 	close(r);
-	close(fd);
-	unlink("/tmp/sendfile-big");
+	drop_file(fd, "/tmp/sendfile-big");
 	free(want);
 }
 
@@ -428,8 +436,7 @@ test_offsets(void)
 	sink_free(&k);
 	close(s);
 	close(r);
-	close(fd);
-	unlink("/tmp/sendfile-small");
+	drop_file(fd, "/tmp/sendfile-small");
 	free(file);
 	free(want);
 }
@@ -541,12 +548,8 @@ out_sock:
 	close(s);
 	close(r);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (fill >= 0)
-		close(fill);
-	unlink("/tmp/sendfile-cow");
-	unlink("/tmp/sendfile-cow-fill");
+	drop_file(fd, "/tmp/sendfile-cow");
+	drop_file(fill, "/tmp/sendfile-cow-fill");
 	free(orig);
 	free(other);
 }
@@ -589,12 +592,8 @@ test_to_file(void)
 	   !memcmp(got + a, file + b, size - b),
 	   "the written file holds exactly those bytes (%zd read, want %zu)", r, len);
 out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	unlink("/tmp/sendfile-in");
-	unlink("/tmp/sendfile-out");
+	drop_file(in, "/tmp/sendfile-in");
+	drop_file(out, "/tmp/sendfile-out");
 	free(file);
 	free(got);
 }
@@ -682,9 +681,8 @@ test_concurrent(void)
 		sink_free(k);
 		close(t[i].snd);
 		close(t[i].rcv);
-		close(t[i].in);
 		snprintf(path, sizeof(path), "/tmp/sendfile-conc-%d", i);
-		unlink(path);
+		drop_file(t[i].in, path);
 	}
 	if (ncpu > 1)
 		ok(__builtin_popcountl(ran) >= 2, "the senders ran on %d cores (mask %#lx)",
@@ -747,8 +745,7 @@ serve(int port, int mib, int count)
 		close(c);
 	}
 	close(l);
-	close(fd);
-	unlink(path);
+	drop_file(fd, path);
 	free(want);
 	free(junk);
 	return tap_end();
