@@ -117,21 +117,6 @@ count_differences(const unsigned char *a, const unsigned char *b, size_t n)
 }
 
 static int
-write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 pwrite_all(int fd, const unsigned char *p, size_t n, off_t at)
 {
 	while (n) {
@@ -153,7 +138,8 @@ make_file(const char *path, const unsigned char *p, size_t n)
 {
 	int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0644);
 
-	if (fd >= 0 && (write_all(fd, p, n) || lseek(fd, 0, SEEK_SET) != 0)) {
+	/* pwrite leaves the position at 0. */
+	if (fd >= 0 && pwrite_all(fd, p, n, 0)) {
 		close(fd);
 		return -1;
 	}
