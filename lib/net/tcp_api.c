@@ -140,15 +140,12 @@ snd_append(struct tcp_pcb *pcb, const uint8_t *buf, size_t len, struct kbuf *ref
 
 	while (done < len) {
 		struct netbuf *nb = pcb->sndq_tail;
-		uint32_t have = 0;
-
-		if (nb && SEQ_GEQ(nb->seq, pcb->snd_max))
-			have = pcb->write_seq - nb->seq;
-		bool room = nb && SEQ_GEQ(nb->seq, pcb->snd_max) && have < pcb->mss;
-		bool lent_on = room && nb->ext && nb->ext == ref &&
-			       nb->ext_data + have == buf + done;
-		if (room && nb->ext && !lent_on)
-			room = false;	/* lent bytes of something else */
+		bool unsent = nb && SEQ_GEQ(nb->seq, pcb->snd_max);
+		uint32_t have = unsent ? pcb->write_seq - nb->seq : 0;
+		/* The tail takes more if not full and, when it holds lent
+		 * bytes, these continue them; copied bytes take anything. */
+		bool room = unsent && have < pcb->mss &&
+			    (!nb->ext || (nb->ext == ref && nb->ext_data + have == buf + done));
 		if (!room) {
 			nb = netbuf_alloc(NETBUF_HEADROOM);
 			if (!nb)
