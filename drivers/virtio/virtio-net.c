@@ -143,12 +143,24 @@ quiet_queue(struct virtq *q)
 
 /* ------------------------------------------------------------ receive */
 
+/*
+ * A fresh receive buffer: a page where the device merges offloaded
+ * frames (MRG_RXBUF), so that a 64 KiB frame takes 17 buffers instead of
+ * 35 -- each one a descriptor the device pops and a part TCP handles --
+ * else a 2 KiB block, one frame each.
+ */
+static struct netbuf *
+rx_alloc(struct vnet *n)
+{
+	return n->mrg ? netbuf_alloc_page(n->rx_headroom) : netbuf_alloc(n->rx_headroom);
+}
+
 /* Gives nb (all the driver's) to the device as a receive buffer. */
 static bool
 rx_post(struct vnet *n, struct netbuf *nb)
 {
 	uint8_t *p = nb->buf + n->rx_headroom;
-	uint32_t room = NETBUF_CAPACITY - n->rx_headroom;
+	uint32_t room = netbuf_capacity(nb) - n->rx_headroom;
 	struct vq_buf b[2] = {
 		{ (uint64_t)p, room, true },
 		{ (uint64_t)p + n->hdr_len, room - n->hdr_len, true },
@@ -177,7 +189,7 @@ rx_refill(struct vnet *n)
 	unsigned need = n->split_hdr ? 2 : 1, posted = 0;
 
 	while (n->rxq.num_free >= need) {
-		struct netbuf *nb = netbuf_alloc(n->rx_headroom);
+		struct netbuf *nb = rx_alloc(n);
 		if (!nb)
 			break;	/* poll() and irq_enable() try again */
 		if (!rx_post(n, nb)) {
@@ -200,7 +212,7 @@ rx_frame(struct vnet *n, struct netbuf *nb, uint32_t len, unsigned *nbufs)
 	struct virtio_net_hdr h = { 0 };
 
 	if (len < (uint32_t)n->hdr_len + ETH_HLEN ||
-	    len > NETBUF_CAPACITY - n->rx_headroom)
+	    len > netbuf_capacity(nb) - n->rx_headroom)
 		return false;
 	memcpy(&h, nb->data, n->hdr_len);
 	*nbufs = n->mrg ? h.num_buffers : 1;
@@ -251,8 +263,8 @@ rx_merge(struct vnet *n, struct netbuf *head, unsigned nbufs, unsigned *posted)
 		struct netbuf *c = vq_get_used(&n->rxq, &len);
 		if (!c)
 			return false;	/* the device publishes a frame whole: never */
-		struct netbuf *fresh = ok ? netbuf_alloc(n->rx_headroom) : NULL;
-		if (!fresh || len == 0 || len > NETBUF_CAPACITY - n->rx_headroom) {
+		struct netbuf *fresh = ok ? rx_alloc(n) : NULL;
+		if (!fresh || len == 0 || len > netbuf_capacity(c) - n->rx_headroom) {
 			ok = false;
 			if (fresh)
 				netbuf_put(fresh);
@@ -330,9 +342,9 @@ tx_watchdog(struct vnet *n)
 static int
 tx_prepare(struct vnet *n, struct netbuf *nb, uint32_t *total)
 {
-	uint32_t room = netbuf_headroom(nb);
+	uint32_t room = netbuf_headroom(nb), cap = netbuf_capacity(nb);
 
-	if (room > NETBUF_CAPACITY || nb->len > NETBUF_CAPACITY - room ||
+	if (room > cap || nb->len > cap - room ||
 	    room < n->hdr_len || nb->len < ETH_HLEN || nb->frag || nb->nslices > NB_SLICES_MAX)
 		return -EINVAL;
 	*total = nb->len;
@@ -453,7 +465,7 @@ vnet_poll(struct netdev *nd, int budget)
 		bool good = rx_frame(n, nb, len, &nbufs);
 		if (!good)
 			nd->stats.rx_errors++;
-		else if (!(fresh = netbuf_alloc(n->rx_headroom)))
+		else if (!(fresh = rx_alloc(n)))
 			nd->stats.rx_dropped++;
 		/* The fresh buffer takes nb's place; a dropped frame's own goes back. */
 		struct netbuf *back = fresh ? fresh : nb;
@@ -591,8 +603,9 @@ rx_release(struct vnet *n)
 }
 
 /*
- * Offloaded receive only with merged buffers (and, legacy, ANY_LAYOUT) (our buffers are 2 KiB, not
- * the 64 KiB ones it would need otherwise) and receive checksums (5.1.3.1).
+ * Offloaded receive only with merged buffers (our buffers are pages,
+ * not the 64 KiB ones it would need otherwise), on a legacy device also
+ * ANY_LAYOUT, and receive checksums (5.1.3.1).
  */
 static uint64_t
 features_fixup(uint64_t offered, uint64_t wanted)

@@ -96,7 +96,9 @@ static struct netbuf *
 copy_one(const struct netbuf *nb)
 {
 	uint32_t head = netbuf_headroom(nb);
-	struct netbuf *c = netbuf_alloc(head);
+	/* A page's bytes need a page (a received buffer); never bare. */
+	struct netbuf *c = nb->pool == NB_POOL_PAGE ? netbuf_alloc_page(head) :
+						      netbuf_alloc(head);
 
 	if (!c)
 		return NULL;

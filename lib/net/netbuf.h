@@ -30,6 +30,13 @@
 #define NETBUF_HEADROOM		128
 /* What one netbuf holds in all: headroom + a 1514-byte frame, rounded. */
 #define NETBUF_SIZE		2048
+/* A page netbuf's (netbuf_alloc_page): a receive buffer for merged frames. */
+#define NETBUF_PAGE_SIZE	4096
+
+/* pool */
+#define NB_POOL_BLOCK		0	/* NETBUF_SIZE */
+#define NB_POOL_BARE		1	/* the struct alone */
+#define NB_POOL_PAGE		2	/* NETBUF_PAGE_SIZE */
 
 /* flags */
 #define NB_CSUM_VALID		1	/* rx: the L4 checksum is known good (device, loopback) */
@@ -98,6 +105,8 @@ struct netbuf {
 	struct nb_slice *slices;
 	uint16_t nslices;
 	uint16_t gso_size;
+	/* Which pool: NB_POOL_* (the block's size). */
+	uint8_t pool;
 	/*
 	 * TCP's send queue only (tcp_snd_payload): the segment's payload is
 	 * not in this block but at ext_data, read-only memory lent without
@@ -111,6 +120,22 @@ struct netbuf {
 
 /* Bytes available in a netbuf's block after the struct. */
 #define NETBUF_CAPACITY		(NETBUF_SIZE - (uint32_t)sizeof(struct netbuf))
+#define NETBUF_PAGE_CAPACITY	(NETBUF_PAGE_SIZE - (uint32_t)sizeof(struct netbuf))
+
+/* Bytes available in nb's own block after the struct. */
+static inline uint32_t
+netbuf_capacity(const struct netbuf *nb)
+{
+	return nb->pool == NB_POOL_PAGE ? NETBUF_PAGE_CAPACITY :
+	       nb->pool == NB_POOL_BARE ? 0 : NETBUF_CAPACITY;
+}
+
+/* The memory nb pins (receive-queue accounting). */
+static inline uint32_t
+netbuf_truesize(const struct netbuf *nb)
+{
+	return nb->pool == NB_POOL_PAGE ? NETBUF_PAGE_SIZE : NETBUF_SIZE;
+}
 
 /*
  * A header netbuf's slice array and, 16-byte aligned before it, room for
@@ -143,6 +168,14 @@ _Static_assert(NETBUF_HEADROOM + NB_DESC_AREA + 16 +
  * block (headroom <= NETBUF_CAPACITY), or NULL when memory runs out.
  */
 struct netbuf *netbuf_alloc(uint32_t headroom);
+/*
+ * A netbuf without a block, one reference: for bytes that live elsewhere
+ * (TCP's lent send-queue segments, ext); data, buf, push and put_tail
+ * must not be used.  NULL when memory runs out.
+ */
+struct netbuf *netbuf_alloc_bare(void);
+/* netbuf_alloc's twin with a page-sized block (NETBUF_PAGE_CAPACITY). */
+struct netbuf *netbuf_alloc_page(uint32_t headroom);
 static inline struct netbuf *
 netbuf_ref(struct netbuf *nb)
 {
@@ -166,7 +199,7 @@ netbuf_headroom(const struct netbuf *nb)
 static inline uint32_t
 netbuf_tailroom(const struct netbuf *nb)
 {
-	return NETBUF_CAPACITY - netbuf_headroom(nb) - nb->len;
+	return netbuf_capacity(nb) - netbuf_headroom(nb) - nb->len;
 }
 
 /* Grows the front by n bytes (a header); NULL when headroom is short. */

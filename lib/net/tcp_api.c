@@ -147,7 +147,8 @@ snd_append(struct tcp_pcb *pcb, const uint8_t *buf, size_t len, struct kbuf *ref
 		bool room = unsent && have < pcb->mss &&
 			    (!nb->ext || (nb->ext == ref && nb->ext_data + have == buf + done));
 		if (!room) {
-			nb = netbuf_alloc(NETBUF_HEADROOM);
+			/* Lent bytes need no block of their own. */
+			nb = ref ? netbuf_alloc_bare() : netbuf_alloc(NETBUF_HEADROOM);
 			if (!nb)
 				break;
 			nb->seq = pcb->write_seq;
@@ -248,7 +249,7 @@ rcv_copy(struct tcp_pcb *pcb, uint8_t *buf, size_t len, bool peek)
 				pcb->rcvq = next;
 				if (!next)
 					pcb->rcvq_tail = NULL;
-				pcb->rcv_mem -= NETBUF_SIZE;
+				pcb->rcv_mem -= netbuf_truesize(nb);
 				netbuf_put(nb);
 			} else {
 				netbuf_pull(nb, n);

@@ -237,7 +237,7 @@ struct tcp_pcb {
 	uint32_t rcvbuf;
 	uint32_t rcv_queued;		/* payload bytes on rcvq */
 	uint32_t ooo_bytes;		/* payload bytes on ooo */
-	uint32_t rcv_mem;		/* NETBUF_SIZE per netbuf on both */
+	uint32_t rcv_mem;		/* netbuf_truesize() of each on both */
 	uint16_t ooo_count;
 	struct netbuf *rcvq, *rcvq_tail, *ooo;
 	uint32_t ooo_fin_seq, sack_recent;

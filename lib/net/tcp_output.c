@@ -283,7 +283,7 @@ static bool
 split(struct tcp_pcb *pcb, struct netbuf *q, uint32_t n)
 {
 	uint32_t len = tcp_snd_end(pcb, q) - q->seq;
-	struct netbuf *r = netbuf_alloc(NETBUF_HEADROOM);
+	struct netbuf *r = q->ext ? netbuf_alloc_bare() : netbuf_alloc(NETBUF_HEADROOM);
 
 	if (!r)
 		return false;

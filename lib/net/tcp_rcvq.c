@@ -9,12 +9,13 @@
  * hole).
  *
  * Segments stay in the netbufs they arrived in (the one copy is
- * tcp_recv's), except that a small segment is copied onto the end of
- * the previous one when it fits: a peer sending one-byte segments would
- * otherwise pin 2 KiB per byte.  Memory is bounded by NETBUF_SIZE per
- * queued netbuf against three times the receive buffer, and the
- * out-of-order queue also by count; past either, segments are dropped
- * (and counted) as if they had been lost.
+ * tcp_recv's), except that a small segment (under a quarter of its
+ * block) is copied onto the end of the previous one when it fits: a
+ * peer sending one-byte segments would otherwise pin 2 KiB per byte.
+ * Memory is bounded by the block size (netbuf_truesize) of each queued
+ * netbuf against three times the receive buffer, and the out-of-order
+ * queue also by count; past either, segments are dropped (and counted)
+ * as if they had been lost.
  *
  * Not here: the acceptability test and trimming to the window
  * (tcp_input.c).
@@ -34,7 +35,9 @@ rcvq_append(struct tcp_pcb *pcb, struct netbuf *nb)
 	struct netbuf *tail = pcb->rcvq_tail;
 
 	pcb->rcv_queued += nb->len;
-	if (tail && nb->len <= netbuf_tailroom(tail)) {
+	/* A small segment (under a quarter of its block) joins the tail. */
+	if (tail && nb->len <= netbuf_tailroom(tail) &&
+	    nb->len * 4 <= netbuf_truesize(nb)) {
 		memcpy(netbuf_put_tail(tail, nb->len), nb->data, nb->len);
 		netbuf_put(nb);
 		return;
@@ -45,16 +48,16 @@ rcvq_append(struct tcp_pcb *pcb, struct netbuf *nb)
 	else
 		pcb->rcvq = nb;
 	pcb->rcvq_tail = nb;
-	pcb->rcv_mem += NETBUF_SIZE;
+	pcb->rcv_mem += netbuf_truesize(nb);
 }
 
 static bool
-rcvq_room(const struct tcp_pcb *pcb, uint32_t len)
+rcvq_room(const struct tcp_pcb *pcb, const struct netbuf *nb, uint32_t len)
 {
 	const struct netbuf *tail = pcb->rcvq_tail;
 
-	return pcb->rcv_mem + NETBUF_SIZE <= mem_cap(pcb) ||
-	       (tail && len <= netbuf_tailroom(tail));
+	return pcb->rcv_mem + netbuf_truesize(nb) <= mem_cap(pcb) ||
+	       (tail && len <= netbuf_tailroom(tail) && len * 4 <= netbuf_truesize(nb));
 }
 
 static void
@@ -65,7 +68,7 @@ ooo_unlink_head(struct tcp_pcb *pcb)
 	pcb->ooo = nb->next;
 	pcb->ooo_count--;
 	pcb->ooo_bytes -= nb->len;
-	pcb->rcv_mem -= NETBUF_SIZE;
+	pcb->rcv_mem -= netbuf_truesize(nb);
 	nb->next = NULL;
 }
 
@@ -99,7 +102,8 @@ ooo_insert(struct tcp_pcb *pcb, struct netbuf *nb, uint32_t start)
 	uint32_t end = start + nb->len;
 	struct netbuf **pp = &pcb->ooo, *cur;
 
-	if (pcb->ooo_count >= TCP_OOO_MAX || pcb->rcv_mem + NETBUF_SIZE > mem_cap(pcb)) {
+	if (pcb->ooo_count >= TCP_OOO_MAX ||
+	    pcb->rcv_mem + netbuf_truesize(nb) > mem_cap(pcb)) {
 		NET_STAT(tcp_drop_window);
 		netbuf_put(nb);
 		return;
@@ -126,7 +130,7 @@ ooo_insert(struct tcp_pcb *pcb, struct netbuf *nb, uint32_t start)
 		*pp = cur->next;
 		pcb->ooo_count--;
 		pcb->ooo_bytes -= cur->len;
-		pcb->rcv_mem -= NETBUF_SIZE;
+		pcb->rcv_mem -= netbuf_truesize(cur);
 		netbuf_put(cur);
 	}
 	nb->seq = start;
@@ -134,7 +138,7 @@ ooo_insert(struct tcp_pcb *pcb, struct netbuf *nb, uint32_t start)
 	*pp = nb;
 	pcb->ooo_count++;
 	pcb->ooo_bytes += nb->len;
-	pcb->rcv_mem += NETBUF_SIZE;
+	pcb->rcv_mem += netbuf_truesize(nb);
 	pcb->sack_recent = start;
 }
 
@@ -157,7 +161,7 @@ tcp_rcv_data(struct tcp_pcb *pcb, struct tcp_seg *s)
 		pcb->flags |= TF_ACK_NOW;
 		return false;
 	}
-	if (!rcvq_room(pcb, s->len)) {
+	if (!rcvq_room(pcb, nb, s->len)) {
 		NET_STAT(tcp_drop_window);
 		pcb->flags |= TF_ACK_NOW;
 		return false;
@@ -223,7 +227,7 @@ tcp_input_inorder(uint32_t src, uint32_t dst, const uint8_t *th, uint32_t *seq,
 		return c;
 	while (c->frag && pcb->owner &&
 	       !(pcb->flags & TF_DEAD) && !pcb->ooo && *seq == pcb->rcv_nxt &&
-	       SEQ_LEQ(*seq + c->len, pcb->rcv_adv) && rcvq_room(pcb, c->len)) {
+	       SEQ_LEQ(*seq + c->len, pcb->rcv_adv) && rcvq_room(pcb, c, c->len)) {
 		struct netbuf *next = c->frag;
 
 		c->frag = NULL;
@@ -244,7 +248,7 @@ tcp_rcv_space(const struct tcp_pcb *pcb)
 {
 	uint32_t used = pcb->rcv_queued + pcb->ooo_bytes;
 
-	if (pcb->rcv_mem + 2 * NETBUF_SIZE > mem_cap(pcb))
+	if (pcb->rcv_mem + 2 * NETBUF_PAGE_SIZE > mem_cap(pcb))
 		return 0;
 	return used < pcb->rcvbuf ? pcb->rcvbuf - used : 0;
 }

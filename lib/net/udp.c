@@ -247,7 +247,7 @@ udp_recv(struct udp_pcb *pcb, void *buf, size_t len, size_t *full,
 		if (!pcb->rxq)
 			pcb->rxtail = NULL;
 		for (struct netbuf *p = nb; p; p = p->frag)
-			pcb->rx_bytes -= NETBUF_SIZE;
+			pcb->rx_bytes -= netbuf_truesize(p);
 		netbuf_put(nb);
 	}
 	return n;
@@ -366,7 +366,7 @@ enqueue(struct udp_pcb *pcb, struct netbuf *nb)
 	uint32_t truesize = 0;
 
 	for (struct netbuf *p = nb; p; p = p->frag)
-		truesize += NETBUF_SIZE;
+		truesize += netbuf_truesize(p);
 	if (pcb->rx_bytes && pcb->rx_bytes + truesize > pcb->rcvbuf) {
 		NET_STAT(udp_drop_full);
 		netbuf_put(nb);

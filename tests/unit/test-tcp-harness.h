@@ -499,12 +499,45 @@ release_held(void)
  * and, on the last, PSH and FIN; the next byte; a full segment before
  * each) go to TCP as one offloaded frame,
  * through tcp_split_offloaded like a NIC's: the first part with the
- * header, the rest in buffers of their own.  False when w has no
+ * header, the rest in buffers of their own (h_gro_pages: how full).  False when w has no
  * follower to merge with.
  */
 static bool h_gro;
 static uint64_t h_gro_us = 1000;
 static unsigned long h_gro_frames, h_gro_parts;
+/* The parts between the first and the last of each frame, summed. */
+static unsigned long h_gro_middle;
+/*
+ * h_gro_pages: the frame arrives in page-sized buffers filled to the
+ * brim (virtio-net's merged receive buffers), so that a part holds
+ * several segments' bytes and most parts begin and end mid-segment;
+ * else one buffer a segment.
+ */
+static bool h_gro_pages;
+
+/* Appends len bytes at p to the chain ending at *tail, in new page buffers
+ * once *tail is full; the parts it made. */
+static inline unsigned
+gro_fill(struct netbuf **tail, const uint8_t *p, uint32_t len)
+{
+	unsigned made = 0;
+
+	while (len) {
+		uint32_t room = netbuf_tailroom(*tail);
+		if (!room) {
+			struct netbuf *c = netbuf_alloc_page(64);
+			(*tail)->frag = c;
+			*tail = c;
+			made++;
+			continue;
+		}
+		uint32_t k = len < room ? len : room;
+		memcpy(netbuf_put_tail(*tail, k), p, k);
+		p += k;
+		len -= k;
+	}
+	return made;
+}
 
 static inline bool
 gro_deliver(struct wire_pkt *w)
@@ -531,7 +564,8 @@ gro_deliver(struct wire_pkt *w)
 	if (n < 2)
 		return false;
 	uint32_t src = w->src, dst = w->dst;
-	struct netbuf *head = netbuf_alloc(64), *tail = head;
+	struct netbuf *head = h_gro_pages ? netbuf_alloc_page(64) : netbuf_alloc(64), *tail = head;
+	unsigned parts = 1;
 	memcpy(netbuf_put_tail(head, w->len), w->bytes, w->len);
 	head->data[13] |= last->bytes[13] & (TH_PSH | TH_FIN);
 	head->gso_size = (uint16_t)seg;
@@ -540,15 +574,21 @@ gro_deliver(struct wire_pkt *w)
 	free(w);
 	for (uint32_t i = 1; i < n; i++) {
 		struct wire_pkt *x = h_inflight;
-		struct netbuf *c = netbuf_alloc(64);
-		memcpy(netbuf_put_tail(c, x->len - doff), x->bytes + doff, x->len - doff);
-		tail->frag = c;
-		tail = c;
+		if (h_gro_pages) {
+			parts += gro_fill(&tail, x->bytes + doff, x->len - doff);
+		} else {
+			struct netbuf *c = netbuf_alloc(64);
+			memcpy(netbuf_put_tail(c, x->len - doff), x->bytes + doff, x->len - doff);
+			tail->frag = c;
+			tail = c;
+			parts++;
+		}
 		h_inflight = x->next;
 		free(x);
 	}
 	h_gro_frames++;
-	h_gro_parts += n;
+	h_gro_parts += parts;
+	h_gro_middle += parts > 2 ? parts - 2 : 0;
 	tcp_split_offloaded(head, src, dst);
 	return true;
 }
