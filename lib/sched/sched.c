@@ -456,13 +456,26 @@ sched_exit_current(void)
 /* ------------------------------------------------------- idle, interrupts */
 
 /*
- * Watches the incoming stack for idle_poll= microseconds before halting:
- * a thread that blocked a moment ago is often woken again a moment
- * later (a condition-variable or channel round trip), and catching that
- * here saves the waker an IPI and this core the wake-up from HLT, which
- * costs tens of microseconds on a virtual CPU.  Bounded, so an idle core
- * still halts almost all the time.
+ * Watches for work for idle_poll= microseconds before halting: a thread
+ * that blocked a moment ago is often woken again a moment later (a
+ * condition-variable or channel round trip, a reply from the network),
+ * and catching that here saves the waker an IPI and this core the
+ * wake-up from HLT, which costs tens of microseconds on a virtual CPU.
+ * Interrupts are on meanwhile, as in HLT, and the timer is armed for the
+ * earliest sleeper: a device's interrupt or a deadline is taken at once
+ * and what it wakes here lands on the run queue.  (With them off, a
+ * network request or a sleep that ended during the poll waited for its
+ * end: with idle_poll=200, one connection's request/response rate fell
+ * from 12600 to 4100 a second; with idle_poll=1000000 a 200 ms sleep
+ * lasted 1 s.)  Bounded, so an idle core still halts almost all the time.
  */
+static bool
+has_work(struct sched_cpu *c)
+{
+	return __atomic_load_n(&c->incoming, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&c->head, __ATOMIC_RELAXED);
+}
+
 static bool
 idle_poll(struct sched_cpu *c)
 {
@@ -472,12 +485,12 @@ idle_poll(struct sched_cpu *c)
 		__atomic_store_n(&idle_poll_ticks, tsc_hz() / 1000000 * idle_poll_us,
 				 __ATOMIC_RELAXED);
 	uint64_t end = rdtsc() + idle_poll_ticks;
-	do {
-		if (__atomic_load_n(&c->incoming, __ATOMIC_RELAXED))
-			return true;
-		__asm__ volatile("pause");
-	} while ((int64_t)(rdtsc() - end) < 0);
-	return false;
+	__asm__ volatile("sti" ::: "memory");
+	while (!has_work(c) && (int64_t)(rdtsc() - end) < 0)
+		__asm__ volatile("pause" ::: "memory");
+	__asm__ volatile("cli" ::: "memory");
+	/* Again with interrupts off: one may have come after the last look. */
+	return has_work(c);
 }
 
 /*
@@ -496,6 +509,8 @@ idle_loop(void *unused)
 			switch_to(c, next, NULL);
 			continue;
 		}
+		/* The timer first: a sleeper's deadline may come during the poll. */
+		timer_rearm(c, false);
 		if (idle_poll(c))
 			continue;
 		bool can_halt = timer_rearm(c, false);
@@ -520,8 +535,12 @@ sched_timer_interrupt(void)
 	incoming_drain(c);
 	timers_expire(c);
 	if (!slice_ticks || (c->current->flags & THREAD_IDLE)) {
-		/* Sampling: the next sample.  (The idle loop arms its own.) */
-		if (prof_enabled() && !(c->current->flags & THREAD_IDLE))
+		/*
+		 * Sampling: the next sample.  An idle core's timer too: it
+		 * may have fired early (one-shot mode) while the idle loop
+		 * polls, and that loop arms it again only when it halts.
+		 */
+		if (prof_enabled() || (c->current->flags & THREAD_IDLE))
 			timer_rearm(c, false);
 		return 0;
 	}
