@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "arch/x86_64/io.h"
+#include "arch/x86_64/irq.h"
 
 struct guarded_stack {
 	uint8_t guard[PAGE_SIZE];
@@ -34,7 +35,26 @@ static struct idt_entry idt[256];
 static struct percpu boot_cpu;
 
 extern const uint64_t trap_entry_table[32];
-extern const char irq_stub_timer[], irq_stub_spurious[], irq_stub_other[];
+extern const char irq_stub_timer[], irq_stub_ipi[], irq_stub_spurious[], irq_stub_other[];
+extern const char irq_stub_devices[];
+_Static_assert(IRQ_STUB_FIRST == IRQ_VECTOR_FIRST &&
+	       IRQ_STUB_FIRST + IRQ_STUB_COUNT - 1 <= IRQ_VECTOR_LAST,
+	       "the device stubs are the first vectors irq_register() hands out");
+
+/* The entry point for interrupt vector v (32-255). */
+static uint64_t
+irq_stub(int v)
+{
+	if (v == LAPIC_TIMER_VECTOR)
+		return (uint64_t)irq_stub_timer;
+	if (v == SCHED_IPI_VECTOR)
+		return (uint64_t)irq_stub_ipi;
+	if (v == LAPIC_SPURIOUS_VECTOR)
+		return (uint64_t)irq_stub_spurious;
+	if (v >= IRQ_STUB_FIRST && v < IRQ_STUB_FIRST + IRQ_STUB_COUNT)
+		return (uint64_t)irq_stub_devices + (uint64_t)(v - IRQ_STUB_FIRST) * 8;
+	return (uint64_t)irq_stub_other;
+}
 extern char syscall_entry[];
 extern char boot_stack_guard[];
 
@@ -94,10 +114,7 @@ build_idt(void)
 	}
 	/* Interrupts nobody asked for are counted and ignored (irq.c). */
 	for (int v = 32; v < 256; v++)
-		set_gate(v, (uint64_t)(v == LAPIC_TIMER_VECTOR ? irq_stub_timer
-				       : v == LAPIC_SPURIOUS_VECTOR ? irq_stub_spurious
-								    : irq_stub_other),
-			 1);
+		set_gate(v, irq_stub(v), 1);
 }
 
 static void

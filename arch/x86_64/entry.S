@@ -116,15 +116,23 @@ trap_entry_table:
 	 * code had (kernel C code never touches SSE, so neither do they).
 	 */
 	/*
-	 * Three stubs serve vectors 32-255: the timer's, the spurious one's,
-	 * and one for every other vector, which irq_dispatch() identifies
-	 * from the local APIC's in-service register.  Each pushes its vector
-	 * - 128, which fits a sign-extended imm8.
+	 * Stubs for vectors 32-255: the timer's, the scheduler's IPI's, the
+	 * spurious one's, one each (8 bytes apart from irq_stub_devices) for
+	 * the first IRQ_STUB_COUNT device vectors, and one for every other
+	 * vector, which irq_dispatch() identifies from the local APIC's
+	 * in-service register: two more device accesses an interrupt (VM
+	 * exits under a hypervisor; under TCG each takes QEMU's global
+	 * lock), which the vectors with stubs of their own are spared.  Each
+	 * pushes its vector - 128, which fits a sign-extended imm8.
 	 */
 	.text
-	.globl irq_stub_timer, irq_stub_spurious, irq_stub_other
+	.globl irq_stub_timer, irq_stub_ipi, irq_stub_spurious, irq_stub_other
+	.globl irq_stub_devices
 irq_stub_timer:
 	pushq $(LAPIC_TIMER_VECTOR - 128)
+	jmp irq_common
+irq_stub_ipi:
+	pushq $(SCHED_IPI_VECTOR - 128)
 	jmp irq_common
 irq_stub_spurious:
 	pushq $(LAPIC_SPURIOUS_VECTOR - 128)
@@ -132,6 +140,15 @@ irq_stub_spurious:
 irq_stub_other:
 	pushq $(IRQ_VECTOR_UNKNOWN - 128)
 	jmp irq_common
+	.balign 8
+irq_stub_devices:
+	.set vec, IRQ_STUB_FIRST
+	.rept IRQ_STUB_COUNT
+	.balign 8
+	pushq $(vec - 128)		/* 2 bytes */
+	jmp irq_common			/* at most 5 */
+	.set vec, vec + 1
+	.endr
 
 	/*
 	 * Stack: vector, rip, cs, rflags, rsp, ss; IST1 is 16-byte aligned.

@@ -49,6 +49,10 @@
 #define SCHED_IPI_VECTOR	0xF1	/* "look at your incoming threads" */
 #define LAPIC_SPURIOUS_VECTOR	0xFF
 #define IRQ_VECTOR_UNKNOWN	0	/* the shared stub: read the APIC's ISR */
+/* Device vectors with a stub of their own (entry.S; irq.h allocates from
+ * IRQ_VECTOR_FIRST up, so these are the first devices'). */
+#define IRQ_STUB_FIRST		0x30
+#define IRQ_STUB_COUNT		16
 
 #define BOOT_STACK_SIZE		16384
 #define SYSCALL_STACK_SIZE	16384
