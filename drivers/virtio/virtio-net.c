@@ -327,8 +327,8 @@ tx_watchdog(struct vnet *n)
 	}
 	if (now - n->tx_still_since >= tsc_hz() / 200) {
 		if (!n->nd.stats.tx_kicks_forced++)
-			pr_warn("%s: transmit queue stalled with %u frames; kicked "
-				"(the device missed a notification)\n", n->nd.name,
+			pr_warn("%s: transmit queue: no progress in 5 ms with %u "
+				"frames waiting; notified the device again\n", n->nd.name,
 				(unsigned)(uint16_t)(n->txq.avail_idx - n->txq.last_used));
 		n->vdev->ops->notify(n->vdev, TXQ);
 		n->tx_still_since = now;
@@ -412,6 +412,10 @@ vnet_xmit(struct netdev *nd, struct netbuf *nb)
 		nd->stats.tx_dropped++;
 		goto drop;
 	}
+	/* An empty queue starts the watchdog's clock now, not at the
+	 * last frame the device finished, maybe seconds ago. */
+	if (n->txq.avail_idx == n->txq.last_used)
+		n->tx_still_since = rdtsc();
 	vq_publish(&n->txq, (uint16_t)head);
 	/* The notification waits for vnet_flush(), after net_lock. */
 	nd->stats.tx_packets++;
