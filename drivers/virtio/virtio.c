@@ -14,6 +14,9 @@
 #include "lib/kernel/printk.h"
 #include "lib/mm/vm.h"
 
+/* Only in images that make sockets (lib/crt/optional.c; main.c). */
+#pragma weak virtio_net_attach
+
 void
 virtio_attach(struct virtio_dev *d)
 {
@@ -21,6 +24,13 @@ virtio_attach(struct virtio_dev *d)
 
 	switch (d->type) {
 	case VIRTIO_ID_NET:
+		if (!virtio_net_attach) {
+			pr_info("virtio: %s: a network device, left alone: the program "
+				"makes no socket, so the image has no network stack\n",
+				d->where);
+			d->ops->set_status(d, 0);
+			return;
+		}
 		err = virtio_net_attach(d);
 		break;
 	case VIRTIO_ID_BLOCK:

@@ -21,10 +21,19 @@
 
 long sys_socket(long domain, long type, long protocol, long, long, long);
 long sys_epoll_create1(long flags, long, long, long, long, long);
+void net_init(void);
+struct virtio_dev;
+int virtio_net_attach(struct virtio_dev *d);
 
-/* The references that bring sys_net.c and sys_epoll.c (and all below) in. */
+/*
+ * The references that bring sys_net.c and sys_epoll.c (and all below)
+ * in, and with sockets the rest of the network stack (stack.c, which
+ * brings up the interfaces at boot) and the NIC driver, which the
+ * kernel's boot code and virtio.c name only weakly.
+ */
 __attribute__((used)) static void *const pull_optional[] = {
 	(void *)sys_socket, (void *)sys_epoll_create1,
+	(void *)net_init, (void *)virtio_net_attach,
 };
 
 int

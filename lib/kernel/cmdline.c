@@ -79,7 +79,11 @@ static void
 apply(const struct kernel_option *o, const char *value, const char *word,
       struct cmdline *out, cmdline_warn_fn warn)
 {
-	if (o->set(value)) {
+	if (!o->set) {
+		/* Its subsystem was not linked in (net.c: no socket, no stack). */
+		out->ignored++;
+		warn("kernel option for a part this image does not contain (ignored)", word);
+	} else if (o->set(value)) {
 		out->ignored++;
 		warn("invalid value for kernel option", word);
 	}

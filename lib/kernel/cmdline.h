@@ -23,7 +23,12 @@
 
 struct kernel_option {
 	const char *name;
-	/* value is NULL for a bare word; returns 0 or a negative errno. */
+	/*
+	 * value is NULL for a bare word; returns 0 or a negative errno.
+	 * NULL: the part of the kernel the option is for is not in this
+	 * image (a weak reference: the network stack without sockets); the
+	 * option is recognised, ignored and reported.
+	 */
 	int (*set)(const char *value);
 	bool anywhere;
 	const char *help;

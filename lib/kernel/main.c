@@ -31,6 +31,18 @@
 #include "lib/sched/sched.h"
 #include "lib/sys/syscall.h"
 
+/*
+ * The network stack and virtio-net are in an image only if the program
+ * makes a socket (lib/crt/optional.c pulls them in with the socket
+ * layer): here they are weak references, NULL without it.  Their
+ * options are then recognised and reported as ignored, and a NIC is
+ * left alone (virtio.c).
+ */
+#pragma weak net_init
+#pragma weak net_ip_option
+#pragma weak virtio_net_set_cpu
+#pragma weak virtio_net_set_tso
+
 void toro_kernel_main(uint32_t protocol, uint32_t data);
 
 static struct boot_info boot_info;
@@ -196,6 +208,7 @@ toro_kernel_main(uint32_t protocol, uint32_t data)
 	virtio_console_check();
 	dedicate_check();
 	fs_init(&boot_info);
-	net_init();
+	if (net_init)
+		net_init();
 	crt_start(&cmdline);
 }

@@ -139,6 +139,8 @@ static const struct kernel_option opts[] = {
 	{ "loglevel", set_loglevel, false, "0 .. 3" },
 	{ "virtio_mmio.device", set_virtio, true, "virtio-mmio device" },
 	{ "stack", set_stack, false, "stack size" },
+	/* A part the image was linked without (a weak reference: NULL). */
+	{ "ip", NULL, false, "network configuration" },
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -222,6 +224,14 @@ test_classify(void)
 	is_int(warnings, 1, "and is warned about");
 	is_str(last_word, "loglevel=3x", "the warning names the word");
 	ok(strstr(last_what, "invalid") != NULL, "the warning says the value is invalid");
+
+	parse("ip=dhcp quiet -- app", false);
+	is_int(cl.ignored, 1, "an option whose part is not in the image counts as ignored");
+	is_int(warnings, 1, "and is warned about");
+	is_str(last_word, "ip=dhcp", "the warning names the word");
+	ok(strstr(last_what, "does not contain") != NULL, "the warning says the image lacks it");
+	is_int(quiet_calls, 1, "the options around it still apply");
+	is_int(cl.argc, 1, "and the arguments after -- are the program's");
 
 	parse("quiet=yes loglevel", false);
 	is_int(quiet_calls, 1, "quiet=yes reaches the setter");
