@@ -80,7 +80,7 @@ apply(const struct kernel_option *o, const char *value, const char *word,
       struct cmdline *out, cmdline_warn_fn warn)
 {
 	if (!o->set) {
-		/* Its subsystem was not linked in (net.c: no socket, no stack). */
+		/* Its part was not linked in (main.c: no socket, no network stack). */
 		out->ignored++;
 		warn("kernel option for a part this image does not contain (ignored)", word);
 	} else if (o->set(value)) {
