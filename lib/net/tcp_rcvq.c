@@ -28,6 +28,14 @@ mem_cap(const struct tcp_pcb *pcb)
 	return 3 * pcb->rcvbuf;
 }
 
+/* Whether len bytes in nb are copied onto tail: a small segment (under a
+ * quarter of its block) that fits. */
+static bool
+joins_tail(const struct netbuf *tail, const struct netbuf *nb, uint32_t len)
+{
+	return tail && len <= netbuf_tailroom(tail) && len * 4 <= netbuf_truesize(nb);
+}
+
 /* Queues in-order payload; the netbuf is the queue's now. */
 static void
 rcvq_append(struct tcp_pcb *pcb, struct netbuf *nb)
@@ -35,9 +43,7 @@ rcvq_append(struct tcp_pcb *pcb, struct netbuf *nb)
 	struct netbuf *tail = pcb->rcvq_tail;
 
 	pcb->rcv_queued += nb->len;
-	/* A small segment (under a quarter of its block) joins the tail. */
-	if (tail && nb->len <= netbuf_tailroom(tail) &&
-	    nb->len * 4 <= netbuf_truesize(nb)) {
+	if (joins_tail(tail, nb, nb->len)) {
 		memcpy(netbuf_put_tail(tail, nb->len), nb->data, nb->len);
 		netbuf_put(nb);
 		return;
@@ -54,10 +60,8 @@ rcvq_append(struct tcp_pcb *pcb, struct netbuf *nb)
 static bool
 rcvq_room(const struct tcp_pcb *pcb, const struct netbuf *nb, uint32_t len)
 {
-	const struct netbuf *tail = pcb->rcvq_tail;
-
 	return pcb->rcv_mem + netbuf_truesize(nb) <= mem_cap(pcb) ||
-	       (tail && len <= netbuf_tailroom(tail) && len * 4 <= netbuf_truesize(nb));
+	       joins_tail(pcb->rcvq_tail, nb, len);
 }
 
 static void

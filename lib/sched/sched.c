@@ -509,11 +509,14 @@ idle_loop(void *unused)
 			switch_to(c, next, NULL);
 			continue;
 		}
-		/* The timer first: a sleeper's deadline may come during the poll. */
-		timer_rearm(c, false);
+		/*
+		 * The timer first: a sleeper's deadline may come during the
+		 * poll, and if it fires then, sched_timer_interrupt() arms it
+		 * again, so it is still armed for the halt.
+		 */
+		bool can_halt = timer_rearm(c, false);
 		if (idle_poll(c))
 			continue;
-		bool can_halt = timer_rearm(c, false);
 		__atomic_store_n(&c->halted, 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (can_halt && !__atomic_load_n(&c->incoming, __ATOMIC_RELAXED))
@@ -538,7 +541,7 @@ sched_timer_interrupt(void)
 		/*
 		 * Sampling: the next sample.  An idle core's timer too: it
 		 * may have fired early (one-shot mode) while the idle loop
-		 * polls, and that loop arms it again only when it halts.
+		 * polls, and that loop armed it only before the poll.
 		 */
 		if (prof_enabled() || (c->current->flags & THREAD_IDLE))
 			timer_rearm(c, false);
