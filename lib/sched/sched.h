@@ -73,6 +73,8 @@ struct sched_cpu {
 	struct thread *cache;		/* exited threads kept for reuse */
 	unsigned ncache;
 	uint64_t slice_end;		/* TSC when the running thread's slice ends */
+	uint64_t poll_ticks;		/* the idle poll's window now (adapted) */
+	bool poll_set;			/* poll_ticks has been given its start */
 	uint64_t switches, ipis;	/* statistics */
 };
 

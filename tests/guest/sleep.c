@@ -6,10 +6,13 @@
  * what is right.  With a number argument it only sleeps that many
  * milliseconds (sleep.test measures what a sleeping guest costs the
  * host); "long" adds a sleep longer than the local APIC timer's 32-bit
- * count reaches at 1 GHz.  Exits with status 42 once every check has run.
+ * count reaches at 1 GHz.  Also a sleep right after a wait that ended
+ * before its timeout (the core's timer still armed for that earlier
+ * deadline).  Exits with status 42 once every check has run.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +96,60 @@ bad_arguments(void)
 	       err_name(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &big, NULL)));
 }
 
+static pthread_mutex_t poke_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t poke_cond = PTHREAD_COND_INITIALIZER;
+static int poked;
+
+static void *
+poke(void *arg)
+{
+	struct timespec t = { 0, 20 * 1000000L };
+
+	(void)arg;
+	nanosleep(&t, NULL);
+	pthread_mutex_lock(&poke_lock);
+	poked = 1;
+	pthread_cond_signal(&poke_cond);
+	pthread_mutex_unlock(&poke_lock);
+	return NULL;
+}
+
+/*
+ * A condition wait with a 300 ms timeout that another thread ends after
+ * 20 ms, then a 500 ms sleep: the timer may still be armed for the wait's
+ * abandoned deadline, 280 ms before the sleep's, and must still wake the
+ * sleeper.
+ */
+static void
+after_early_wake(void)
+{
+	pthread_condattr_t a;
+	pthread_t th;
+	struct timespec dl;
+	int r = 0;
+
+	/* The condition variable on CLOCK_MONOTONIC, as now_ns() measures. */
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(&poke_cond, &a);
+	int64_t t0 = now_ns(CLOCK_MONOTONIC);
+	dl = ts_of(t0 + 300 * 1000000LL);
+	pthread_mutex_lock(&poke_lock);
+	if (pthread_create(&th, NULL, poke, NULL)) {
+		pthread_mutex_unlock(&poke_lock);
+		printf("early wake: cannot start a thread\n");
+		return;
+	}
+	while (!poked && r == 0)
+		r = pthread_cond_timedwait(&poke_cond, &poke_lock, &dl);
+	pthread_mutex_unlock(&poke_lock);
+	int64_t t1 = now_ns(CLOCK_MONOTONIC);
+	pthread_join(th, NULL);
+	printf("early wake: %s poked=%d waited_ns=%lld\n", err_name(r), poked,
+	       (long long)(t1 - t0));
+	relative("sleep 500ms after it", 500 * 1000000LL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -125,6 +182,7 @@ main(int argc, char **argv)
 	       (long long)(now_ns(CLOCK_MONOTONIC) - t0));
 
 	bad_arguments();
+	after_early_wake();
 	if (argc > 1)
 		relative("sleep 4500ms", 4500 * 1000000LL);
 	printf("sleep: done\n");
