@@ -56,12 +56,47 @@ hdr_add(struct conn *c, const char *fmt, ...)
 			HDR_CAP - 1 - c->hdr_len;
 }
 
+/*
+ * The parts of every response, appended without a format to parse:
+ * vsnprintf was an eighth of the server's busy time on Toro serving a
+ * small page, more than TCP's output path.
+ */
+static void
+hdr_put(struct conn *c, const char *s)
+{
+	size_t n = strlen(s), room = HDR_CAP - 1 - c->hdr_len;
+
+	if (n > room)
+		n = room;
+	memcpy(c->hdr + c->hdr_len, s, n);
+	c->hdr_len += n;
+	c->hdr[c->hdr_len] = '\0';
+}
+
+static void
+hdr_put_u64(struct conn *c, uint64_t v)
+{
+	char digits[21];
+	size_t i = sizeof(digits) - 1;
+
+	digits[i] = '\0';
+	do
+		digits[--i] = (char)('0' + v % 10);
+	while (v /= 10);
+	hdr_put(c, digits + i);
+}
+
 static void
 begin_headers(struct conn *c, int status)
 {
 	c->hdr_len = c->hdr_off = 0;
-	hdr_add(c, "HTTP/1.1 %d %s\r\nServer: toro-webserver\r\nDate: %s\r\n",
-		status, http_reason(status), c->w->date);
+	hdr_put(c, "HTTP/1.1 ");
+	hdr_put_u64(c, (uint64_t)status);
+	hdr_put(c, " ");
+	hdr_put(c, http_reason(status));
+	hdr_put(c, "\r\nServer: toro-webserver\r\nDate: ");
+	hdr_put(c, c->w->date);
+	hdr_put(c, "\r\n");
 }
 
 /*
@@ -76,16 +111,19 @@ end_headers(struct conn *c, const struct http_request *req, int status,
 	struct worker *w = c->w;
 	int head = req->method == HTTP_HEAD;
 
-	if (send_length)
-		hdr_add(c, "Content-Length: %llu\r\n", (unsigned long long)length);
+	if (send_length) {
+		hdr_put(c, "Content-Length: ");
+		hdr_put_u64(c, length);
+		hdr_put(c, "\r\n");
+	}
 	if (!req->keep_alive)
 		c->close_after = 1;
 	if (c->close_after)
-		hdr_add(c, "Connection: close\r\n\r\n");
+		hdr_put(c, "Connection: close\r\n\r\n");
 	else if (req->version == 10)
-		hdr_add(c, "Connection: keep-alive\r\n\r\n");
+		hdr_put(c, "Connection: keep-alive\r\n\r\n");
 	else
-		hdr_add(c, "\r\n");
+		hdr_put(c, "\r\n");
 	if (head) {
 		c->body_len = 0;
 		c->file_pos = c->file_end = 0;
@@ -247,8 +285,11 @@ respond_representation(struct conn *c, const struct http_request *req,
 		}
 	}
 	begin_headers(c, status);
-	hdr_add(c, "Content-Type: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n",
-		r->content_type, r->last_modified);
+	hdr_put(c, "Content-Type: ");
+	hdr_put(c, r->content_type);
+	hdr_put(c, "\r\nLast-Modified: ");
+	hdr_put(c, r->last_modified);
+	hdr_put(c, "\r\nAccept-Ranges: bytes\r\n");
 	if (status == 206) {
 		hdr_add(c, "Content-Range: bytes %llu-%llu/%llu\r\n", (unsigned long long)a,
 			(unsigned long long)b, (unsigned long long)r->size);
