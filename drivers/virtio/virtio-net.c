@@ -512,6 +512,18 @@ vnet_irq_enable(struct netdev *nd)
 	return vq_enable_interrupts(&n->rxq);
 }
 
+static void
+vnet_irq_poll(struct netdev *nd, const volatile uint16_t **idx,
+	      const volatile uint16_t **seen)
+{
+	struct vnet *n = nd->priv;
+
+	quiet_queue(&n->rxq);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* then the caller reads idx */
+	*idx = &n->rxq.used->idx;
+	*seen = &n->rxq.last_used;
+}
+
 /*
  * Moves the interrupt to cpu.  One already on its way may still reach
  * the old core, which masks the receive interrupt again and calls
@@ -533,6 +545,7 @@ static const struct netdev_ops vnet_ops = {
 	.xmit = vnet_xmit,
 	.poll = vnet_poll,
 	.irq_enable = vnet_irq_enable,
+	.irq_poll = vnet_irq_poll,
 	.set_cpu = vnet_set_cpu,
 	.flush = vnet_flush,
 };

@@ -61,6 +61,13 @@ struct netdev_ops {
 	int (*poll)(struct netdev *nd, int budget);
 	/* Re-arms the receive interrupt; true when more frames are waiting. */
 	bool (*irq_enable)(struct netdev *nd);
+	/*
+	 * Turns the receive interrupt off for a core that checks the device
+	 * instead (sched_idle_watch): frames are waiting while *idx and *seen
+	 * differ.  On nd->cpu, memory only.  NULL: the interrupt alone.
+	 */
+	void (*irq_poll)(struct netdev *nd, const volatile uint16_t **idx,
+			 const volatile uint16_t **seen);
 	/* Routes the device's interrupts to core cpu (re-dedication); may be NULL. */
 	int (*set_cpu)(struct netdev *nd, unsigned cpu);
 	/* Tells the device about frames xmit() queued; NULL: xmit() does. */

@@ -9,8 +9,11 @@
  * POLL_BUDGET frames a batch with net_lock held (net_lock_sleep: it may
  * sleep while a socket call on another core has it), runs the due timers
  * and drops the lock between batches so that socket calls on other
- * cores get their turn; when a batch comes back short it re-arms the
- * device's interrupt (NAPI) and sleeps again unless frames slipped in.
+ * cores get their turn; when a batch comes back short it sleeps again
+ * unless frames slipped in, and its core checks the device's ring for it
+ * at every scheduling decision and while it polls idle, with the
+ * receive interrupt off until the core halts (sched_idle_watch); a
+ * driver without irq_poll gets its interrupt re-armed instead (NAPI).
  *
  * The timer wheel is run by one thread: the first NIC's, or, with no
  * NIC at all, one started on first need (a loopback TCP connection's
@@ -43,6 +46,7 @@ struct net_worker {
 	uint32_t kick;			/* futex word: bumped to wake it */
 	struct netdev *nd;		/* NULL: timers and loopback only */
 	uint64_t sleep_until;		/* ms; under net_lock: when it will look again */
+	struct idle_watch watch;	/* its core checks the NIC while it sleeps */
 };
 
 static struct net_worker workers[NETDEV_MAX + 1];
@@ -64,6 +68,41 @@ net_notify(struct netdev *nd)
 
 	if (nif && nif->worker)
 		worker_wake(nif->worker);
+}
+
+/*
+ * The core's side of the watch (sched_idle_watch), on the core where
+ * the thread sleeps; if the NIC has moved since, the interrupt is the
+ * new core's to switch, and a frame seen here only wakes the thread,
+ * which then follows the NIC.
+ */
+static bool
+watch_here(struct netdev *nd)
+{
+	return __atomic_load_n(&nd->cpu, __ATOMIC_RELAXED) == this_cpu()->index;
+}
+
+static void
+watch_quiet(void *arg)
+{
+	struct net_worker *w = arg;
+
+	if (watch_here(w->nd))
+		w->nd->ops->irq_poll(w->nd, &w->watch.idx, &w->watch.seen);
+}
+
+static bool
+watch_arm(void *arg)
+{
+	struct net_worker *w = arg;
+
+	return watch_here(w->nd) && w->nd->ops->irq_enable(w->nd);
+}
+
+static void
+watch_wake(void *arg)
+{
+	worker_wake(arg);
 }
 
 /* The NIC was dedicated to another core: its thread moves there too. */
@@ -89,6 +128,7 @@ worker_main(void *arg)
 		uint32_t seen = __atomic_load_n(&w->kick, __ATOMIC_SEQ_CST);
 		int n = 0;
 
+		sched_idle_watch(NULL);
 		if (nd && nd->cpu != this_cpu()->index) {
 			follow(nd->cpu);
 			pr_debug("%s: the stack's thread is on cpu %u\n", nd->name,
@@ -106,8 +146,18 @@ worker_main(void *arg)
 			sched_yield_cpu();	/* busy: let this core's threads run too */
 			continue;
 		}
-		if (nd && nd->ops->irq_enable(nd))
+		/*
+		 * Its core checks the NIC for it, with the interrupt off until
+		 * the core halts (sched_idle_watch); else the interrupt.
+		 */
+		bool watched = nd && nd->ops->irq_poll;
+		if (watched) {
+			nd->ops->irq_poll(nd, &w->watch.idx, &w->watch.seen);
+			if (*w->watch.idx != *w->watch.seen)
+				continue;	/* frames arrived meanwhile */
+		} else if (nd && nd->ops->irq_enable(nd)) {
 			continue;	/* frames arrived while re-arming */
+		}
 		net_lock_sleep();
 		uint64_t next = UINT64_MAX;
 		if (w == timer_worker)
@@ -116,6 +166,8 @@ worker_main(void *arg)
 		net_unlock();
 		if (next <= net_now_ms())
 			continue;
+		if (watched)
+			sched_idle_watch(&w->watch);
 		/* A notify or an earlier timer since `seen` makes this return at once. */
 		futex_wait(&w->kick, seen, ~0U, next == UINT64_MAX ? 0 : net_ms_to_tsc(next));
 	}
@@ -124,6 +176,8 @@ worker_main(void *arg)
 static int
 start_worker(struct net_worker *w, unsigned cpu, const char *name)
 {
+	w->watch = (struct idle_watch){ .quiet = watch_quiet, .arm = watch_arm,
+				      .wake = watch_wake, .arg = w };
 	int err = kthread_start(worker_main, w, cpu, name);
 
 	if (err && cpu != 0)

@@ -249,10 +249,48 @@ forward(struct sched_cpu *c, struct thread *t, unsigned to_index)
 	sched_start(t, to);
 }
 
+/* ------------------------------------------------------- watched devices */
+
+void
+sched_idle_watch(const struct idle_watch *w)
+{
+	uint64_t flags = irq_save();
+	struct sched_cpu *c = this_sched();
+
+	c->watch = w;
+	c->watch_armed = false;
+	irq_restore(flags);
+}
+
+static inline bool
+watch_pending(const struct idle_watch *w)
+{
+	return *w->idx != *w->seen;
+}
+
+/* With interrupts off: the watched device has work; hand it over. */
+static void
+watch_handover(struct sched_cpu *c)
+{
+	const struct idle_watch *w = c->watch;
+
+	c->watch = NULL;
+	c->watch_armed = false;
+	w->wake(w->arg);
+}
+
+static inline void
+watch_check(struct sched_cpu *c)
+{
+	if (c->watch && watch_pending(c->watch))
+		watch_handover(c);
+}
+
 /* The next thread to run here: the run queue's first, else idle. */
 static struct thread *
 pick_next(struct sched_cpu *c)
 {
+	watch_check(c);
 	incoming_drain(c);
 	timers_expire(c);
 	for (;;) {
@@ -501,11 +539,15 @@ idle_poll(struct sched_cpu *c)
 	}
 	if (!c->poll_ticks)
 		return false;
+	const struct idle_watch *w = c->watch;
 	uint64_t end = rdtsc() + c->poll_ticks;
 	__asm__ volatile("sti" ::: "memory");
-	while (!has_work(c) && (int64_t)(rdtsc() - end) < 0)
+	/* The watched device inline, not through a call: toro-prof counts
+	 * the samples in this function as idle. */
+	while (!has_work(c) && !(w && watch_pending(w)) && (int64_t)(rdtsc() - end) < 0)
 		__asm__ volatile("pause" ::: "memory");
 	__asm__ volatile("cli" ::: "memory");
+	watch_check(c);
 	/* Again with interrupts off: one may have come after the last look. */
 	return has_work(c);
 }
@@ -535,6 +577,14 @@ idle_loop(void *unused)
 		uint64_t idle_since = rdtsc();
 		if (idle_poll(c))
 			continue;
+		/* A watched device may interrupt while the core halts. */
+		if (can_halt && c->watch) {
+			if (c->watch->arm(c->watch->arg)) {
+				watch_handover(c);
+				continue;
+			}
+			c->watch_armed = true;
+		}
 		__atomic_store_n(&c->halted, 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (can_halt && !__atomic_load_n(&c->incoming, __ATOMIC_RELAXED)) {
@@ -546,6 +596,12 @@ idle_loop(void *unused)
 			__asm__ volatile("pause");
 		}
 		__atomic_store_n(&c->halted, 0, __ATOMIC_RELAXED);
+		/* Awake: checked at scheduling decisions again, not interrupting. */
+		if (c->watch_armed) {
+			c->watch_armed = false;
+			if (c->watch)
+				c->watch->quiet(c->watch->arg);
+		}
 	}
 }
 
@@ -557,6 +613,7 @@ sched_timer_interrupt(void)
 	if (!c)
 		return 0;
 	c->armed_tsc = 0;	/* it fired: the next arm is a real one */
+	watch_check(c);		/* what it wakes may preempt (timeslice=) */
 	incoming_drain(c);
 	timers_expire(c);
 	if (!slice_ticks || (c->current->flags & THREAD_IDLE)) {

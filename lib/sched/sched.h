@@ -75,7 +75,30 @@ struct sched_cpu {
 	uint64_t slice_end;		/* TSC when the running thread's slice ends */
 	uint64_t poll_ticks;		/* the idle poll's window now (adapted) */
 	bool poll_set;			/* poll_ticks has been given its start */
+	const struct idle_watch *watch;	/* sched_idle_watch(): a device it checks */
+	bool watch_armed;		/* the watched device may interrupt (a halt) */
 	uint64_t switches, ipis;	/* statistics */
+};
+
+/*
+ * A device its core checks instead of taking its interrupt.  The thread
+ * that serves it (the stack's, for a NIC) registers this on its own core
+ * before it sleeps, with the device's interrupt off.  While *idx and
+ * *seen (the device's counter and the driver's) differ there is work:
+ * the core looks at every scheduling decision, at its timer interrupt
+ * and while it polls idle, and hands the work to wake() with no
+ * interrupt at all.  Only before the core halts does arm() turn the
+ * interrupt on (true: work came meanwhile); quiet() turns it off again
+ * when the core wakes.  An interrupt would do no more while the core has
+ * threads to run: what it wakes runs at the next scheduling decision
+ * anyway.  Called on that core with interrupts off; none blocks.
+ */
+struct idle_watch {
+	void (*quiet)(void *arg);
+	bool (*arm)(void *arg);
+	void (*wake)(void *arg);
+	void *arg;
+	const volatile uint16_t *idx, *seen;
 };
 
 /* ----------------------------------------------------------- sched.c */
@@ -131,6 +154,8 @@ extern bool sched_preemptive;
 int sched_set_timeslice(const char *v);
 /* Kernel option idle_poll=US: how long an idle core polls before HLT. */
 int sched_set_idle_poll(const char *v);
+/* This core checks w until it hands w's work over (NULL: stop). */
+void sched_idle_watch(const struct idle_watch *w);
 
 /* Interrupt hooks (traps.c): return nonzero to preempt the thread. */
 int sched_timer_interrupt(void);
