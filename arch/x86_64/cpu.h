@@ -27,6 +27,9 @@ struct percpu {
 	struct sched_cpu *sched;	/* this CPU's scheduler (lib/sched) */
 	struct heap_cpu *heap;		/* this CPU's heap (lib/mm/heap.c) */
 	unsigned timer_mode;		/* the local APIC timer's LVT as clock.c last set it */
+	uint32_t icr_dest;		/* smp.c: the ICR's destination half, if icr_dest_set */
+	bool icr_dest_set;
+	uint64_t ipi_tsc;		/* smp.c: when this CPU last sent a fixed IPI */
 };
 
 struct tss {
