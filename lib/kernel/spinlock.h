@@ -8,6 +8,8 @@
 #ifndef TORO_SPINLOCK_H
 #define TORO_SPINLOCK_H
 
+#include <stdbool.h>
+
 struct spinlock {
 	int locked;
 };
@@ -18,6 +20,14 @@ spin_lock(struct spinlock *l)
 	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
 			__builtin_ia32_pause();
+}
+
+/* One look, no wait: true if it took the lock. */
+static inline bool
+spin_trylock(struct spinlock *l)
+{
+	return !__atomic_load_n(&l->locked, __ATOMIC_RELAXED) &&
+	       !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE);
 }
 
 static inline void

@@ -37,8 +37,7 @@ net_lock_sleep(void)
 
 	for (;;) {
 		for (unsigned i = 0; i < NET_LOCK_SPINS; i++) {
-			if (!__atomic_load_n(&lock.locked, __ATOMIC_RELAXED) &&
-			    !__atomic_exchange_n(&lock.locked, 1, __ATOMIC_ACQUIRE))
+			if (spin_trylock(&lock))
 				return;
 			__builtin_ia32_pause();
 		}
