@@ -27,15 +27,13 @@ _Static_assert(sizeof(struct netbuf) <= NETBUF_HEADROOM,
 /* Pages taken at a time when a pool runs dry. */
 #define GROW_PAGES	8
 /*
- * A bare netbuf's slot: the struct alone, 32 to a page.  TCP's send
- * queue holds one per segment of lent bytes (sendfile), dozens for each
- * 64 KiB sent; packed this way their headers share pages and cache
- * lines instead of taking one 2 KiB block each (serving a 64 KiB file,
- * netbuf_alloc with its memset fell from 11% of the web server's busy
- * samples to 3.5%).
+ * A bare netbuf's slot (NETBUF_BARE_SIZE): TCP's send queue holds one
+ * per segment of lent bytes (sendfile), dozens for each 64 KiB sent;
+ * packed this way their headers share pages and cache lines instead of
+ * taking one 2 KiB block each (serving a 64 KiB file, netbuf_alloc with
+ * its memset fell from 11% of the web server's busy samples to 3.5%).
  */
-#define BARE_SIZE	128
-_Static_assert(sizeof(struct netbuf) <= BARE_SIZE, "a bare netbuf fits its slot");
+_Static_assert(sizeof(struct netbuf) <= NETBUF_BARE_SIZE, "a bare netbuf fits its slot");
 
 #ifdef TORO_HOST_TEST
 static unsigned long made;
@@ -81,7 +79,7 @@ struct pool {
 };
 static struct pool pools[] = {
 	[NB_POOL_BLOCK] = { .size = NETBUF_SIZE },
-	[NB_POOL_BARE] = { .size = BARE_SIZE },
+	[NB_POOL_BARE] = { .size = NETBUF_BARE_SIZE },
 	[NB_POOL_PAGE] = { .size = NETBUF_PAGE_SIZE },
 };
 

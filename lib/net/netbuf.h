@@ -32,10 +32,12 @@
 #define NETBUF_SIZE		2048
 /* A page netbuf's (netbuf_alloc_page): a receive buffer for merged frames. */
 #define NETBUF_PAGE_SIZE	4096
+/* A bare netbuf's slot (netbuf_alloc_bare): the struct alone, 32 to a page. */
+#define NETBUF_BARE_SIZE	128
 
 /* pool */
 #define NB_POOL_BLOCK		0	/* NETBUF_SIZE */
-#define NB_POOL_BARE		1	/* the struct alone */
+#define NB_POOL_BARE		1	/* NETBUF_BARE_SIZE: the struct alone */
 #define NB_POOL_PAGE		2	/* NETBUF_PAGE_SIZE */
 
 /* flags */
@@ -134,7 +136,8 @@ netbuf_capacity(const struct netbuf *nb)
 static inline uint32_t
 netbuf_truesize(const struct netbuf *nb)
 {
-	return nb->pool == NB_POOL_PAGE ? NETBUF_PAGE_SIZE : NETBUF_SIZE;
+	return nb->pool == NB_POOL_PAGE ? NETBUF_PAGE_SIZE :
+	       nb->pool == NB_POOL_BARE ? NETBUF_BARE_SIZE : NETBUF_SIZE;
 }
 
 /*

@@ -1141,6 +1141,27 @@ test_ip_option(void)
 	ok(ip_parse_addr("1.2.3.4", 5, &a), "length counts: '1.2.3'");
 }
 
+/* What each pool's netbuf holds and what it pins (receive accounting). */
+static void
+test_pools(void)
+{
+	struct netbuf *b = netbuf_alloc(0), *p = netbuf_alloc_page(0), *x = netbuf_alloc_bare();
+
+	ok(b && p && x, "a netbuf from each pool");
+	if (!b || !p || !x)
+		return;
+	is_int(netbuf_capacity(b), NETBUF_SIZE - (int)sizeof(struct netbuf), "block: capacity");
+	is_int(netbuf_truesize(b), NETBUF_SIZE, "block: pins 2 KiB");
+	is_int(netbuf_capacity(p), NETBUF_PAGE_SIZE - (int)sizeof(struct netbuf), "page: capacity");
+	is_int(netbuf_truesize(p), NETBUF_PAGE_SIZE, "page: pins 4 KiB");
+	is_int(netbuf_capacity(x), 0, "bare: no block of its own");
+	is_int(netbuf_truesize(x), NETBUF_BARE_SIZE, "bare: pins its 128-byte slot, not 2 KiB");
+	ok(sizeof(struct netbuf) <= NETBUF_BARE_SIZE, "the struct fits a bare slot");
+	netbuf_put(b);
+	netbuf_put(p);
+	netbuf_put(x);
+}
+
 int
 main(void)
 {
@@ -1150,6 +1171,7 @@ main(void)
 	netif_set_addr(nif, OUR, MASK24, GW, NULL);
 	tx_clear();
 
+	test_pools();
 	test_checksums();
 	test_timers();
 	test_ethernet();
