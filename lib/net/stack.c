@@ -153,7 +153,7 @@ worker_main(void *arg)
 		bool watched = nd && nd->ops->irq_poll;
 		if (watched) {
 			nd->ops->irq_poll(nd, &w->watch.idx, &w->watch.seen);
-			if (*w->watch.idx != *w->watch.seen)
+			if (idle_watch_pending(&w->watch))
 				continue;	/* frames arrived meanwhile */
 		} else if (nd && nd->ops->irq_enable(nd)) {
 			continue;	/* frames arrived while re-arming */

@@ -262,12 +262,6 @@ sched_idle_watch(const struct idle_watch *w)
 	irq_restore(flags);
 }
 
-static inline bool
-watch_pending(const struct idle_watch *w)
-{
-	return *w->idx != *w->seen;
-}
-
 /* With interrupts off: the watched device has work; hand it over. */
 static void
 watch_handover(struct sched_cpu *c)
@@ -282,7 +276,7 @@ watch_handover(struct sched_cpu *c)
 static inline void
 watch_check(struct sched_cpu *c)
 {
-	if (c->watch && watch_pending(c->watch))
+	if (c->watch && idle_watch_pending(c->watch))
 		watch_handover(c);
 }
 
@@ -544,7 +538,7 @@ idle_poll(struct sched_cpu *c)
 	__asm__ volatile("sti" ::: "memory");
 	/* The watched device inline, not through a call: toro-prof counts
 	 * the samples in this function as idle. */
-	while (!has_work(c) && !(w && watch_pending(w)) && (int64_t)(rdtsc() - end) < 0)
+	while (!has_work(c) && !(w && idle_watch_pending(w)) && (int64_t)(rdtsc() - end) < 0)
 		__asm__ volatile("pause" ::: "memory");
 	__asm__ volatile("cli" ::: "memory");
 	watch_check(c);

@@ -101,6 +101,13 @@ struct idle_watch {
 	const volatile uint16_t *idx, *seen;
 };
 
+/* The watched device has work (a look at memory, no device access). */
+static inline bool
+idle_watch_pending(const struct idle_watch *w)
+{
+	return *w->idx != *w->seen;
+}
+
 /* ----------------------------------------------------------- sched.c */
 
 /* The boot CPU: its scheduler, the main thread (tid 1) and idle thread. */
