@@ -135,7 +135,9 @@ lapic_send_ipi(uint32_t apic_id, unsigned vector)
 	struct percpu *pc = this_cpu();
 	uint64_t now = rdtsc();
 
-	if (pc->ipi_tsc && now - pc->ipi_tsc < tsc_hz() / 10000)
+	/* ipi_tsc starts at 0: long ago, unless the TSC is new too, when
+	 * one read more is harmless. */
+	if (now - pc->ipi_tsc < tsc_hz() / 10000)
 		wait_icr_idle();
 	if (!pc->icr_dest_set || pc->icr_dest != apic_id << 24) {
 		lapic_write(LAPIC_ICR_HI, apic_id << 24);
@@ -143,7 +145,7 @@ lapic_send_ipi(uint32_t apic_id, unsigned vector)
 		pc->icr_dest_set = true;
 	}
 	lapic_write(LAPIC_ICR_LO, ICR_FIXED | vector);
-	pc->ipi_tsc = now ? now : 1;
+	pc->ipi_tsc = now;
 	irq_restore(flags);
 }
 
