@@ -34,6 +34,8 @@ static struct cpu_tables boot_tables;
 static struct idt_entry idt[256];
 static struct percpu boot_cpu;
 
+bool cpu_tcg;
+
 extern const uint64_t trap_entry_table[32];
 extern const char irq_stub_timer[], irq_stub_ipi[], irq_stub_spurious[], irq_stub_other[];
 extern const char irq_stub_devices[];
@@ -150,9 +152,30 @@ cpu_setup(struct percpu *cpu, struct cpu_tables *t, uint64_t trap_top,
 	__asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
 }
 
+/*
+ * Whether this is QEMU's TCG: the hypervisor bit, then the signature QEMU
+ * puts in leaf 0x40000000 under TCG (unless -cpu ...,tcg-cpuid=off).
+ */
+static bool
+cpu_is_tcg(void)
+{
+	uint32_t r[4];
+	char sig[12];
+
+	cpuid(1, 0, r);
+	if (!(r[2] & (1u << 31)))
+		return false;
+	cpuid(0x40000000, 0, r);
+	memcpy(sig, &r[1], 4);
+	memcpy(sig + 4, &r[2], 4);
+	memcpy(sig + 8, &r[3], 4);
+	return !memcmp(sig, "TCGTCGTCGTCG", 12);
+}
+
 void
 cpu_init(void)
 {
+	cpu_tcg = cpu_is_tcg();
 	/* Mask both 8259 PICs: on pc/q35 they would deliver on vector 8. */
 	outb(0x21, 0xFF);
 	outb(0xA1, 0xFF);

@@ -71,6 +71,12 @@ void cpu_init(void);
 void cpu_init_ap(struct percpu *cpu, struct cpu_tables *t, uint64_t trap_top,
 		 uint64_t fatal_top, uint64_t syscall_top);
 bool cpu_has_nx(void);
+/*
+ * Set by cpu_init() when CPUID says QEMU's TCG, which emulates each vCPU
+ * in a host thread and runs PAUSE through its global lock (the idle
+ * poll in lib/sched/sched.c chooses its spin by it).
+ */
+extern bool cpu_tcg;
 /* Guard pages below the kernel's own stacks, for vm_init() to unmap. */
 void cpu_stack_guards(uint64_t *guards, unsigned *count);
 /* Starts musl's _start on stack; never returns. */

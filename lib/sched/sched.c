@@ -41,8 +41,14 @@ static struct thread main_thread;
 static unsigned slice_ms;		/* 0: cooperative */
 bool sched_preemptive;
 static uint64_t slice_ticks;
-static unsigned idle_poll_us = 50;	/* idle_poll= */
+/*
+ * idle_poll= in microseconds; IDLE_POLL_UNSET until sched_start_ticking()
+ * puts the default in, and no core polls before that.
+ */
+#define IDLE_POLL_UNSET	(~0u)
+static unsigned idle_poll_us = IDLE_POLL_UNSET;
 static uint64_t idle_poll_ticks;
+static bool idle_poll_plain;	/* the poll spins without PAUSE */
 
 void ctx_switch(uint64_t *save_rsp, uint64_t next_rsp);
 void sched_finish_switch(void);
@@ -504,13 +510,25 @@ sched_exit_current(void)
  *
  * The window adapts (idle_poll_next() in policy.h, as Linux's haltpoll
  * governor): a core whose work comes back later than idle_poll= after it
- * went idle (a request every 80 us, a client that thinks) stops polling,
- * since no window could have caught that work and the spinning vCPU only
- * takes a host CPU from the vCPUs and the device model that have work;
- * work that came back after the window but within idle_poll= widens it
- * again.  Under TCG on two host cores, the web server with two vCPUs
- * served 25.1k-26.7k pages/s with idle_poll=0 and 17.9k-23.5k with a
- * fixed 50 us poll (three alternating boots each).
+ * went idle (a client that thinks) stops polling, since no window could
+ * have caught that work and the spinning vCPU only takes a host CPU from
+ * the vCPUs and the device model that have work; work that came back
+ * after the window but within idle_poll= widens it again.
+ *
+ * How long and how to spin depends on the CPUs (sched_start_ticking()).
+ * Under QEMU's TCG each PAUSE ends the vCPU's run of translated code and
+ * takes QEMU's global lock, which the device model holds while it
+ * delivers a packet: the polling vCPU sleeps on the lock and needs a
+ * wake-up for the very packet it polls for.  A guest with one CPU
+ * therefore spins without PAUSE, for up to 200 us by default (haltpoll's
+ * window; one connection's next request comes 55-80 us after the reply):
+ * request/response went from 12.2k to 17.3k a second, the web server's
+ * page from 32.2k to 37.8k.  With several vCPUs on a small host the
+ * spinners crowd out QEMU's main loop and the client, and the trip
+ * through the lock is what makes them give way: there PAUSE stays and
+ * the default is 50 us.  The two-vCPU web server, five alternating boots
+ * on two host cores: 28.3k pages/s so, 24.4k without PAUSE, 24.4k with
+ * a 200 us window, 25.1k with no poll.
  */
 static bool
 has_work(struct sched_cpu *c)
@@ -522,10 +540,11 @@ has_work(struct sched_cpu *c)
 static bool
 idle_poll(struct sched_cpu *c)
 {
-	if (!idle_poll_us)
+	unsigned us = __atomic_load_n(&idle_poll_us, __ATOMIC_ACQUIRE);
+	if (!us || us == IDLE_POLL_UNSET)
 		return false;
 	if (!idle_poll_ticks)	/* not at boot: calibrating the TSC takes 10 ms */
-		__atomic_store_n(&idle_poll_ticks, tsc_hz() / 1000000 * idle_poll_us,
+		__atomic_store_n(&idle_poll_ticks, tsc_hz() / 1000000 * us,
 				 __ATOMIC_RELAXED);
 	if (!c->poll_set) {
 		c->poll_ticks = idle_poll_ticks;
@@ -538,8 +557,12 @@ idle_poll(struct sched_cpu *c)
 	__asm__ volatile("sti" ::: "memory");
 	/* The watched device inline, not through a call: toro-prof counts
 	 * the samples in this function as idle. */
-	while (!has_work(c) && !(w && idle_watch_pending(w)) && (int64_t)(rdtsc() - end) < 0)
-		__asm__ volatile("pause" ::: "memory");
+	while (!has_work(c) && !(w && idle_watch_pending(w)) && (int64_t)(rdtsc() - end) < 0) {
+		if (idle_poll_plain)
+			__asm__ volatile("" ::: "memory");
+		else
+			__asm__ volatile("pause" ::: "memory");
+	}
 	__asm__ volatile("cli" ::: "memory");
 	watch_check(c);
 	/* Again with interrupts off: one may have come after the last look. */
@@ -722,6 +745,17 @@ void
 sched_start_ticking(void)
 {
 	struct sched_cpu *c = this_sched();
+
+	/* The idle poll, now that every CPU is up (see idle_poll()). */
+	bool one = smp_online_count() == 1;
+	unsigned us = idle_poll_us != IDLE_POLL_UNSET ? idle_poll_us : one ? 200 : 50;
+	idle_poll_plain = one && cpu_tcg;
+	__atomic_store_n(&idle_poll_us, us, __ATOMIC_RELEASE);
+	if (us)
+		pr_info("sched: an idle CPU polls for up to %u us%s\n", us,
+			idle_poll_plain ? ", without PAUSE (QEMU's TCG, one CPU)" : "");
+	else
+		pr_info("sched: an idle CPU halts at once (idle_poll=0)\n");
 
 	if (slice_ticks) {
 		c->slice_end = rdtsc() + slice_ticks;
