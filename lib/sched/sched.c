@@ -522,13 +522,13 @@ sched_exit_current(void)
  * wake-up for the very packet it polls for.  A guest with one CPU
  * therefore spins without PAUSE, for up to 200 us by default (haltpoll's
  * window; one connection's next request comes 55-80 us after the reply):
- * request/response went from 12.2k to 17.3k a second, the web server's
- * page from 32.2k to 37.8k.  With several vCPUs on a small host the
- * spinners crowd out QEMU's main loop and the client, and the trip
- * through the lock is what makes them give way: there PAUSE stays and
- * the default is 50 us.  The two-vCPU web server, five alternating boots
- * on two host cores: 28.3k pages/s so, 24.4k without PAUSE, 24.4k with
- * a 200 us window, 25.1k with no poll.
+ * request/response went from 12.0k-12.6k to 18.1k-18.6k a second (tap,
+ * alternating boots), the web server's page from 32.2k to 37.8k.  With
+ * several vCPUs on a small host the spinners crowd out QEMU's main loop
+ * and the client, and the trip through the lock is what makes them give
+ * way: there PAUSE stays and the default is 50 us.  The two-vCPU web
+ * server, five alternating boots on two host cores: 28.3k pages/s so,
+ * 24.4k without PAUSE, 24.4k with a 200 us window, 25.1k with no poll.
  */
 static bool
 has_work(struct sched_cpu *c)
